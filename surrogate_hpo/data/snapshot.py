@@ -1,0 +1,336 @@
+"""One MALA snapshot: descriptors and LDOS on a real-space grid, plus its metadata.
+
+Files of a snapshot ``<dir>/<name>``:
+
+* ``<name>.in.npy``  float32 ``(nx, ny, nz, 3 + F)``: grid coordinates (Å), then F descriptors.
+* ``<name>.out.npy`` float32 ``(nx, ny, nz, nE)``: LDOS in 1/(eV·Å³) on the energy grid.
+* ``<name>.info.json`` (optional): metadata sidecar (see notes/CONTRACTS.md).
+* a ``pw.x`` output (optional): ``qe_output=`` or ``<name>.pw.out`` / ``<name>.scf.out``.
+
+Metadata precedence, key by key: explicit argument > sidecar > QE output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from ..physics.energy_grid import EnergyGrid
+from .errors import OVERRIDE_KEYS, DataError
+from .qe_output import QEOutput, read_qe_output
+
+__all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES"]
+
+#: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
+QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out")
+_SUFFIXES = (".in.npy", ".out.npy", ".info.json")
+_REFERENCE_KEYS = ("fermi_energy_dft", "band_energy_dft_calculation", "total_energy_dft_calculation")
+_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass
+class Snapshot:
+    """A loaded snapshot.
+
+    Attributes:
+        name: snapshot name (file stem without ``.in.npy``).
+        descriptors: ``(nx, ny, nz, F)``, coordinates dropped; a memmap view when loaded lazily.
+        ldos: ``(nx, ny, nz, nE)`` in 1/(eV·Å³).
+        energy_grid: energies of the LDOS last axis (eV).
+        voxel: ``(3, 3)`` Å, one grid step per row.
+        atoms: the structure (Å), or None if no source gave it.
+        temperature: electronic temperature (K).
+        n_electrons: number of valence electrons in the cell.
+        reference: DFT reference values (eV), keys among ``fermi_energy_dft``,
+            ``band_energy_dft_calculation``, ``total_energy_dft_calculation``.
+        info: the raw sidecar (empty if there was none).
+        path: ``<dir>/<name>`` the snapshot was loaded from, if any.
+        sources: where each metadata value came from (``"argument"``, a file path, ...).
+    """
+
+    name: str
+    descriptors: np.ndarray
+    ldos: np.ndarray
+    energy_grid: EnergyGrid
+    voxel: np.ndarray
+    atoms: Atoms | None
+    temperature: float
+    n_electrons: float
+    reference: dict[str, float] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+    path: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def grid_shape(self) -> tuple[int, int, int]:
+        """``(nx, ny, nz)``."""
+        return tuple(self.descriptors.shape[:3])  # type: ignore[return-value]
+
+    @property
+    def n_points(self) -> int:
+        """Number of grid points."""
+        return int(np.prod(self.grid_shape))
+
+    @property
+    def n_features(self) -> int:
+        """Descriptors per grid point (F)."""
+        return int(self.descriptors.shape[-1])
+
+    @property
+    def n_energies(self) -> int:
+        """LDOS values per grid point (nE)."""
+        return int(self.ldos.shape[-1])
+
+    @property
+    def voxel_volume(self) -> float:
+        """Volume of one grid cell (Å³)."""
+        return float(abs(np.linalg.det(self.voxel)))
+
+    @property
+    def n_atoms(self) -> int:
+        """Number of atoms; raises :class:`DataError` if the structure is unknown."""
+        if self.atoms is None:
+            raise DataError(f"snapshot {self.name!r}: number of atoms unknown. Add \"atoms\" to "
+                            f"{self.name}.info.json or give the pw.x output (qe_output=...).")
+        return len(self.atoms)
+
+    def __repr__(self) -> str:
+        return (f"Snapshot({self.name!r}, grid={self.grid_shape}, F={self.n_features}, "
+                f"nE={self.n_energies}, T={self.temperature:g} K, N_e={self.n_electrons:g})")
+
+
+def snapshot_files(path: str | Path) -> tuple[Path, str]:
+    """``(directory, name)`` of a snapshot given ``<dir>/<name>`` or one of its files."""
+    path = Path(path)
+    name = path.name
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.parent, name
+
+
+def count_nonfinite(array: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> int:
+    """Number of NaN/inf values, read in slabs along the first axis.
+
+    Works on non-contiguous memmap views (e.g. ``x[..., 3:]``) without copying the whole
+    array: only one slab of about ``chunk_bytes`` is in memory at a time.
+    """
+    if array.size == 0 or not np.issubdtype(array.dtype, np.floating):
+        return 0
+    if array.ndim == 0:
+        return int(not np.isfinite(array))
+    slab_bytes = max(1, array[:1].size * array.itemsize)
+    step = max(1, chunk_bytes // slab_bytes)
+    bad = 0
+    for start in range(0, array.shape[0], step):
+        chunk = array[start:start + step]
+        bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+    return bad
+
+
+def _load_array(path: Path, what: str, mmap: bool) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read the {what} array ({type(exc).__name__}: {exc}). "
+                        "It must be a .npy file written by numpy.save.") from exc
+
+
+def _read_sidecar(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: sidecar is not valid JSON ({exc}). Fix or remove the file.") from exc
+    if not isinstance(info, dict):
+        raise DataError(f"{path}: sidecar must hold a JSON object, got {type(info).__name__}.")
+    return info
+
+
+def _find_qe_output(directory: Path, name: str) -> Path | None:
+    for suffix in QE_OUTPUT_SUFFIXES:
+        candidate = directory / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _atoms_from_dict(d: Mapping[str, Any], where: Path) -> Atoms:
+    try:
+        return Atoms(symbols=list(d["symbols"]), positions=np.asarray(d["positions"], dtype=float),
+                     cell=np.asarray(d["cell"], dtype=float), pbc=d.get("pbc", True))
+    except Exception as exc:
+        raise DataError(f"{where}: \"atoms\" must hold symbols, positions (Å) and cell (Å) "
+                        f"({type(exc).__name__}: {exc}).") from exc
+
+
+def _pick(candidates: list[tuple[Any, str]]) -> tuple[Any, str | None]:
+    """First candidate whose value is not None, with its source."""
+    for value, source in candidates:
+        if value is not None:
+            return value, source
+    return None, None
+
+
+def _energy_grid(arg: EnergyGrid | Mapping | None, info: Mapping, sidecar: Path, n_ldos: int,
+                 out_path: Path, missing: list[str], sources: dict[str, str]) -> EnergyGrid | None:
+    arg_d: Mapping = arg.to_dict() if isinstance(arg, EnergyGrid) else (arg or {})
+    side_d: Mapping = info.get("energy_grid") or {}
+    values: dict[str, Any] = {}
+    for key in ("offset", "spacing", "n"):
+        values[key], sources[f"energy_grid.{key}"] = _pick(
+            [(arg_d.get(key), "argument energy_grid"), (side_d.get(key), str(sidecar))])
+    if values["n"] is None:
+        values["n"], sources["energy_grid.n"] = n_ldos, f"last axis of {out_path.name}"
+    elif int(values["n"]) != n_ldos:
+        raise DataError(
+            f"{out_path}: LDOS has {n_ldos} energies (last axis), but the energy grid has "
+            f"n={int(values['n'])} (from {sources['energy_grid.n']}). Regenerate the LDOS or fix "
+            f"the energy grid (override: {OVERRIDE_KEYS['energy_grid.n']}).")
+    for key in ("offset", "spacing"):
+        if values[key] is None:
+            missing.append(f"energy_grid.{key}")
+    if any(m.startswith("energy_grid") for m in missing):
+        return None
+    try:
+        return EnergyGrid(offset=float(values["offset"]), spacing=float(values["spacing"]),
+                          n=int(values["n"]))
+    except ValueError as exc:
+        raise DataError(f"{out_path}: invalid energy grid {values} "
+                        f"(from {sources['energy_grid.offset']}): {exc}") from exc
+
+
+def load_snapshot(
+    path: str | Path,
+    *,
+    energy_grid: EnergyGrid | Mapping[str, float] | None = None,
+    temperature: float | None = None,
+    n_electrons: float | None = None,
+    voxel: np.ndarray | list | None = None,
+    qe_output: str | Path | None = None,
+    mmap: bool = True,
+    check_finite: bool = True,
+) -> Snapshot:
+    """Load the snapshot ``<dir>/<name>`` (or give any of its files).
+
+    Args:
+        path: ``<dir>/<name>`` or ``<dir>/<name>.in.npy`` (``.out.npy``/``.info.json`` also work).
+        energy_grid: LDOS energy grid (eV); an :class:`EnergyGrid` or a mapping with any of
+            ``offset``, ``spacing``, ``n`` (missing keys come from the sidecar, ``n`` from the LDOS).
+        temperature: electronic temperature (K).
+        n_electrons: valence electrons in the cell.
+        voxel: ``(3, 3)`` grid step vectors (Å), one per row.
+        qe_output: pw.x output; default: ``<name>.pw.out`` / ``.scf.out`` / ``.pwout`` /
+            ``.qe.out`` next to the arrays if present.
+        mmap: memory-map the arrays (descriptors stay a lazy view without the coordinates).
+        check_finite: scan both arrays (chunked) for NaN/inf.
+
+    Metadata precedence, key by key: explicit argument > sidecar > QE output. The voxel falls
+    back to ``cell / grid`` from the sidecar's or the QE output's atoms. Every problem raises
+    :class:`DataError` naming the file.
+    """
+    directory, name = snapshot_files(path)
+    in_path, out_path = directory / f"{name}.in.npy", directory / f"{name}.out.npy"
+    sidecar = directory / f"{name}.info.json"
+    absent = [p for p in (in_path, out_path) if not p.is_file()]
+    if absent:
+        kinds = {in_path: ".in.npy (descriptors)", out_path: ".out.npy (LDOS)"}
+        raise DataError(f"snapshot {name!r} in {directory}: missing {', '.join(str(p) for p in absent)} "
+                        f"[{', '.join(kinds[p] for p in absent)}]. A snapshot needs both "
+                        f"{name}.in.npy and {name}.out.npy in the same directory.")
+
+    x = _load_array(in_path, "descriptor", mmap)
+    y = _load_array(out_path, "LDOS", mmap)
+    for p, a, layout in ((in_path, x, "(nx, ny, nz, 3 + F)"), (out_path, y, "(nx, ny, nz, nE)")):
+        if a.ndim != 4:
+            raise DataError(f"{p}: array has shape {a.shape} ({a.ndim}-D); it must be 4-D {layout}. "
+                            "Reshape flat MALA arrays to the grid before saving.")
+        if not np.issubdtype(a.dtype, np.number):
+            raise DataError(f"{p}: dtype {a.dtype} is not numeric; save float32 arrays.")
+    if x.shape[:3] != y.shape[:3]:
+        raise DataError(f"snapshot {name!r}: grid shapes differ: {in_path} has {x.shape[:3]}, "
+                        f"{out_path} has {y.shape[:3]}. Both must be on the same (nx, ny, nz) grid.")
+    if x.shape[-1] <= 3:
+        raise DataError(f"{in_path}: has {x.shape[-1]} columns; the first 3 are grid coordinates, "
+                        "so there are no descriptors. Expected 3 + F columns with F >= 1.")
+
+    info = _read_sidecar(sidecar)
+    dims = info.get("grid_dimensions")
+    if dims is not None and tuple(int(d) for d in dims) != tuple(x.shape[:3]):
+        raise DataError(f"{sidecar}: grid_dimensions {list(dims)} disagree with the arrays' grid "
+                        f"{list(x.shape[:3])} ({in_path.name}). Fix the sidecar.")
+
+    qe_path = Path(qe_output) if qe_output is not None else _find_qe_output(directory, name)
+    qe: QEOutput | None = read_qe_output(qe_path) if qe_path is not None else None
+    qe_src = str(qe_path) if qe_path is not None else ""
+
+    sources: dict[str, str] = {}
+    missing: list[str] = []
+    grid = _energy_grid(energy_grid, info, sidecar, y.shape[-1], out_path, missing, sources)
+
+    temp, sources["temperature"] = _pick([
+        (temperature, "argument temperature"), (info.get("temperature"), str(sidecar)),
+        (qe.temperature if qe else None, qe_src + " (Fermi-Dirac smearing width / k_B)")])
+    if temp is None:
+        missing.append("temperature")
+    n_el, sources["n_electrons"] = _pick([
+        (n_electrons, "argument n_electrons"), (info.get("number_of_electrons_exact"), str(sidecar)),
+        (qe.n_electrons if qe else None, qe_src)])
+    if n_el is None:
+        missing.append("n_electrons")
+
+    atoms, sources["atoms"] = _pick([
+        (_atoms_from_dict(info["atoms"], sidecar) if info.get("atoms") else None, str(sidecar)),
+        (qe.atoms if qe else None, qe_src)])
+    cell_voxel = None
+    if atoms is not None and np.any(atoms.cell.array):
+        cell_voxel = atoms.cell.array / np.asarray(x.shape[:3], dtype=float)[:, None]
+    vox, sources["voxel"] = _pick([
+        (voxel, "argument voxel"), (info.get("voxel"), str(sidecar)),
+        (cell_voxel, f"cell of {sources['atoms']} / grid {tuple(x.shape[:3])}")])
+    if vox is None:
+        missing.append("voxel")
+    else:
+        vox = np.asarray(vox, dtype=np.float64)
+        if vox.shape != (3, 3) or not abs(np.linalg.det(vox)) > 0:
+            raise DataError(f"snapshot {name!r}: voxel from {sources['voxel']} must be a non-singular "
+                            f"3x3 matrix (Å), got {vox.tolist()}.")
+
+    if missing:
+        lines = [f"  {key}: set {OVERRIDE_KEYS[key]}" for key in missing]
+        raise DataError(
+            f"snapshot {name!r} ({in_path}): missing metadata that neither the argument, the "
+            f"sidecar {sidecar.name} ({'found' if info else 'absent'}) nor a pw.x output "
+            f"({qe_src or 'none found'}) supplies:\n" + "\n".join(lines)
+            + f"\nAdd the keys to {sidecar.name}, pass them to load_snapshot, or use the overrides.")
+
+    reference: dict[str, float] = {}
+    qe_ref = {"fermi_energy_dft": qe.fermi_energy, "band_energy_dft_calculation": qe.band_energy,
+              "total_energy_dft_calculation": qe.total_energy} if qe else {}
+    for key in _REFERENCE_KEYS:
+        value, src = _pick([(info.get(key), str(sidecar)), (qe_ref.get(key), qe_src)])
+        if value is not None:
+            reference[key], sources[key] = float(value), src
+
+    if check_finite:
+        for p, a in ((in_path, x[..., 3:]), (out_path, y)):
+            bad = count_nonfinite(a)
+            if bad:
+                raise DataError(f"{p}: {bad} NaN/inf value(s) out of {a.size}. Regenerate the "
+                                "snapshot or drop it from the data directory.")
+
+    descriptors = x[..., 3:] if mmap else np.ascontiguousarray(x[..., 3:])
+    return Snapshot(
+        name=name, descriptors=descriptors, ldos=y, energy_grid=grid, voxel=vox, atoms=atoms,
+        temperature=float(temp), n_electrons=float(n_el), reference=reference, info=info,
+        path=directory / name, sources=sources,
+    )
