@@ -1,0 +1,186 @@
+"""Method ``naswot``: score every architecture of the grid without training (Tune trial fn).
+
+Design for low Tune overhead: one Tune trial scores a *chunk* of candidates
+(``method.candidates_per_trial``) on the same NASWOT batch and reports every score at once;
+the results writer expands a chunk into one row per candidate. With actor reuse this keeps
+Tune's per-trial cost (~0.1 s here) well below the scoring time of a chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from ray import tune
+
+from ..search.space import Candidate, chunk_bounds
+from ..study.context import MethodOutcome, StudyContext
+from ..study.progress import ProgressPrinter
+from ..study.results import ResultsWriter
+from ..study.tune_run import compute_spent, run_tune_stage
+
+STAGE = "naswot"
+
+
+def score_candidates(
+    candidates: list[Candidate],
+    batch: np.ndarray,
+    *,
+    n_outputs: int,
+    n_inits: int,
+    k: float,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """NASWOT mean score of each candidate (torch only, no Tune): one dict per candidate.
+
+    Candidate ``i`` of the grid is initialised with seeds derived from ``seed`` and its
+    grid index, so scores do not depend on how the grid is chunked.
+    """
+    from ..model import build_mlp
+    from ..scores import naswot_mean_score
+
+    import torch
+
+    x = torch.as_tensor(batch, dtype=torch.float32)
+    out = []
+    for cid, cand in candidates:
+        t0 = time.perf_counter()
+
+        def make(init_seed: int, cand: Candidate = cand) -> torch.nn.Module:
+            torch.manual_seed(init_seed)
+            return build_mlp(x.shape[1], n_outputs, widths=list(cand.widths), activations=list(cand.activations))
+
+        score, per_init = naswot_mean_score(make, x, n_inits=n_inits, k=k, seed=seed * 1_000_003 + cid)
+        out.append(
+            {
+                "candidate_id": cid,
+                "score": float(score),
+                "score_mean": float(np.mean(per_init)),
+                "score_std": float(np.std(per_init)),
+                "scores_per_init": [float(s) for s in per_init],
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    return out
+
+
+def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: np.ndarray, n_outputs: int,
+                 n_inits: int, k: float, seed: int, threads: int) -> None:
+    """Tune trial: score the candidates ``[config['start'], config['stop'])``."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    start, stop = int(config["chunk"]["start"]), int(config["chunk"]["stop"])
+    t0 = time.perf_counter()
+    rows = score_candidates(
+        [(i, candidates[i]) for i in range(start, stop)], batch,
+        n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed,
+    )
+    tune.report(
+        {
+            "candidates": rows,
+            "best_score": max(r["score"] for r in rows),
+            "n_candidates": len(rows),
+            "scoring_seconds": time.perf_counter() - t0,
+        }
+    )
+
+
+def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
+    def rows_of(trial: Any) -> list[dict[str, Any]]:
+        result = trial.last_result or {}
+        rows = []
+        for r in result.get("candidates", []):
+            c = candidates[int(r["candidate_id"])]
+            rows.append(
+                {
+                    "candidate_id": int(r["candidate_id"]),
+                    "n_layers": c.n_layers,
+                    "widths": list(c.widths),
+                    "activations": list(c.activations),
+                    "architecture": c.describe(),
+                    "n_parameters": n_parameters(c, n_in, n_out),
+                    "score": r["score"],
+                    "score_mean": r["score_mean"],
+                    "score_std": r["score_std"],
+                    "scores_per_init": r["scores_per_init"],
+                    "seconds": r["seconds"],
+                    "trial_id": trial.trial_id,
+                    "status": "ok",
+                }
+            )
+        if not rows and trial.status == "ERROR":
+            rows.append({"trial_id": trial.trial_id, "status": "error", "error": str(getattr(trial, "error_file", ""))})
+        return rows
+
+    return rows_of
+
+
+def n_parameters(c: Candidate, n_in: int, n_out: int) -> int:
+    """Weights and biases of the MLP ``n_in -> widths -> n_out``."""
+    sizes = [n_in, *c.widths, n_out]
+    return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
+
+
+def run(ctx: StudyContext) -> MethodOutcome:
+    """Score the whole architecture grid, pick the best, keep the fixed training policy."""
+    m = ctx.method_cfg
+    candidates = ctx.space.candidates()
+    n_in, n_out = ctx.data.n_features, ctx.data.n_energies
+    batch_size = int(m.get("batch_size", 64))
+    if batch_size > n_in:
+        print(f"[naswot] method.batch_size={batch_size} > {n_in} descriptors: using {n_in} (DESIGN.md §5)")
+        batch_size = n_in
+    batch = ctx.data.naswot_batch(batch_size, ctx.seed)
+    bounds = chunk_bounds(len(candidates), int(m.get("candidates_per_trial", 64)))
+    direction = str(m.get("direction", "max"))
+    writer = ResultsWriter(ctx.study_dir, STAGE, _rows_of(candidates, n_in, n_out), metric="score",
+                           mode=direction, key=("candidate_id",))
+    progress = ProgressPrinter(
+        STAGE, len(bounds), unit="candidates", total_items=len(candidates), mode=direction,
+        count_of=lambda r: int(r.get("n_candidates", 0)),
+        best_of=lambda r: _best_in(r, candidates, direction),
+    )
+    print(f"[naswot] scoring {len(candidates)} architectures in {len(bounds)} trials "
+          f"(T={m.get('n_inits', 5)} inits, batch {batch_size}, k={m.get('k', 1e-5)})", flush=True)
+    t0 = time.perf_counter()
+    trainable = tune.with_parameters(
+        naswot_trial, candidates=candidates, batch=batch, n_outputs=n_out,
+        n_inits=int(m.get("n_inits", 5)), k=float(m.get("k", 1e-5)), seed=ctx.seed,
+        threads=int(ctx.cluster_cfg.get("cpus_per_trial", 1)),
+    )
+    results = run_tune_stage(
+        trainable, name=STAGE, storage=ctx.tune_dir(), cluster=ctx.cluster_cfg, resume=ctx.resume,
+        param_space={"chunk": tune.grid_search([{"start": a, "stop": b} for a, b in bounds])},
+        callbacks=[writer, progress],
+    )
+    wall = time.perf_counter() - t0
+    best = writer.best_row()
+    if best is None:
+        raise RuntimeError(f"no NASWOT candidate was scored; see {ctx.tune_dir() / STAGE}")
+    chosen = candidates[int(best["candidate_id"])]
+    scoring = float(sum(float(r.get("seconds", 0.0)) for r in writer.rows if r.get("status") == "ok"))
+    compute = compute_spent(results, ctx.cluster_cfg)
+    return MethodOutcome(
+        chosen=chosen,
+        training=dict(ctx.cfg["training"]),
+        details={
+            "n_candidates": len(candidates),
+            "n_scored": sum(1 for r in writer.rows if r.get("status") == "ok"),
+            "best_score": float(best["score"]),
+            "search_wall_seconds": wall,
+            "scoring_seconds": scoring,
+            "trials_csv": str(writer.csv_path),
+        },
+        compute=compute,
+    )
+
+
+def _best_in(result: dict[str, Any], candidates: list[Candidate], direction: str) -> tuple[float, str] | None:
+    rows = result.get("candidates") or []
+    if not rows:
+        return None
+    pick = max if direction == "max" else min
+    r = pick(rows, key=lambda r: r["score"])
+    return float(r["score"]), candidates[int(r["candidate_id"])].describe()

@@ -1,0 +1,100 @@
+"""Trial function that trains one network and reports validation and test energy errors.
+
+Used by the final evaluation (one trial per seed) and by methods that train candidates.
+Reports once per epoch (``val_loss``, ``val_band_energy_mae_mev_per_atom``) and once at the
+end with the test errors and a checkpoint (weights + scalers + architecture + config).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ray import tune
+
+from ..study.energy_metrics import EnergyEvaluator
+from ..study.prepared_data import PreparedData
+
+
+def predict_ldos(network: Any, data: PreparedData, snapshot: Any, *, device: str = "cpu",
+                 chunk_rows: int = 65536) -> np.ndarray:
+    """Predicted LDOS of ``snapshot`` in 1/(eV·Å³), ``(n_points, nE)``."""
+    import torch
+
+    x = data.scaled_inputs(snapshot)
+    out = np.empty((x.shape[0], data.n_energies), dtype=np.float32)
+    network.eval()
+    with torch.no_grad():
+        for a in range(0, x.shape[0], chunk_rows):
+            xb = torch.as_tensor(x[a:a + chunk_rows], device=device)
+            out[a:a + chunk_rows] = network(xb).float().cpu().numpy()
+    return np.asarray(data.y_scaler.inverse_transform(out), dtype=np.float32)
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], training: dict[str, Any],
+                       data: PreparedData, evaluate_test: bool = True, threads: int = 1) -> None:
+    """Tune trial: build the network of ``architecture``, train it, report energy errors.
+
+    ``config`` may hold ``seed`` and any training-policy keys (they override ``training``).
+    A diverged run (NaN/inf loss) is reported with ``diverged=True`` and infinite errors.
+    """
+    import torch
+
+    from ..model import TrainingConfig, build_mlp, save_checkpoint, train
+
+    torch.set_num_threads(max(1, threads))
+    policy = {**training, **{k: v for k, v in config.items() if k != "seed"}}
+    seed = int(config.get("seed", policy.get("seed", 0)))
+    device = resolve_device(str(policy.get("device", "auto")))
+    torch.manual_seed(seed)
+    net = build_mlp(data.n_features, data.n_energies, widths=list(architecture["widths"]),
+                    activations=list(architecture["activations"])).to(device)
+    tc = TrainingConfig(**{k: v for k, v in policy.items() if k in TrainingConfig.__dataclass_fields__},
+                        seed=seed, device=device)
+    val_energy = EnergyEvaluator(data.validation)
+
+    def on_epoch_end(epoch: int, metrics: dict[str, Any]) -> None:
+        if math.isfinite(float(metrics.get("val_loss", math.nan))):
+            errs = val_energy.errors(lambda s: predict_ldos(net, data, s, device=device))
+            metrics["val_band_energy_mae_mev_per_atom"] = errs["band_energy_mae_mev_per_atom"]
+        tune.report({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))})
+
+    t0 = time.perf_counter()
+    result = train(net, data.train_x, data.train_y, data.val_x, data.val_y, tc, on_epoch_end=on_epoch_end)
+    final: dict[str, Any] = {
+        "seed": seed,
+        "diverged": bool(result.diverged),
+        "best_val_loss": float(result.best_val_loss),
+        "epochs": int(len(result.history)),
+        "train_seconds": time.perf_counter() - t0,
+    }
+    if result.diverged:
+        final.update({"val_band_energy_mae_mev_per_atom": math.inf, "test_band_energy_mae_mev_per_atom": math.inf})
+        tune.report(final)
+        return
+    final["val_band_energy_mae_mev_per_atom"] = val_energy.errors(
+        lambda s: predict_ldos(net, data, s, device=device))["band_energy_mae_mev_per_atom"]
+    if evaluate_test:
+        test = EnergyEvaluator(data.test, total_energy=True).errors(
+            lambda s: predict_ldos(net, data, s, device=device))
+        final.update({f"test_{k}": v for k, v in test.items()})
+    with tempfile.TemporaryDirectory() as tmp:
+        save_checkpoint(
+            Path(tmp) / "model.pt", net, architecture=architecture, n_in=data.n_features, n_out=data.n_energies,
+            config={**policy, "seed": seed},
+            extra={"x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
+                   "energy_grid": data.test[0].energy_grid.to_dict() if data.test else None},
+        )
+        tune.report(final, checkpoint=tune.Checkpoint.from_directory(tmp))

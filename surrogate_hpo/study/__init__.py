@@ -1,0 +1,1 @@
+"""Pieces of a study: config checks, Ray resources, prepared data, results, progress."""

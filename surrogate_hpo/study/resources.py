@@ -1,0 +1,84 @@
+"""Ray start-up and per-trial resources from ``conf/cluster``.
+
+GPU requests are checked before Ray starts (local) or right after connecting (cluster), so
+a study never sits silently PENDING waiting for a GPU that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ConfigError
+
+
+def local_gpu_count() -> int:
+    """Number of CUDA devices torch sees on this machine (0 without CUDA)."""
+    try:
+        import torch
+
+        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+    except Exception:  # pragma: no cover - torch import problems surface elsewhere
+        return 0
+
+
+def trial_resources(cluster: Mapping[str, Any]) -> dict[str, float]:
+    """``{"cpu": ..., "gpu": ...}`` for one trial."""
+    return {"cpu": float(cluster.get("cpus_per_trial", 1)), "gpu": float(cluster.get("gpus_per_trial", 0) or 0)}
+
+
+def check_cluster_config(cluster: Mapping[str, Any]) -> None:
+    """Reject impossible resource requests before Ray starts (local Ray only)."""
+    cpus = cluster.get("cpus_per_trial", 1)
+    if cpus is None or float(cpus) <= 0:
+        raise ConfigError(f"cluster.cpus_per_trial must be > 0, got {cpus}")
+    gpus = float(cluster.get("gpus_per_trial", 0) or 0)
+    if gpus < 0:
+        raise ConfigError(f"cluster.gpus_per_trial must be >= 0, got {gpus}")
+    num_cpus = cluster.get("num_cpus")
+    if num_cpus is not None and float(cpus) > float(num_cpus):
+        raise ConfigError(
+            f"cluster.cpus_per_trial={cpus} exceeds cluster.num_cpus={num_cpus}: no trial could start"
+        )
+    if gpus > 0 and cluster.get("address") in (None, "", "local") and local_gpu_count() == 0:
+        raise ConfigError(
+            f"cluster.gpus_per_trial={gpus} but this machine has no CUDA GPU; "
+            "set cluster.gpus_per_trial=0 or run on a cluster with GPUs (cluster.address=...)"
+        )
+
+
+def start_ray(cluster: Mapping[str, Any]) -> None:
+    """Start (or connect to) Ray, quietly, and check the cluster can host one trial."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = cluster.get("address")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "logging_level": "WARNING"}
+    if address in (None, "", "local"):
+        if cluster.get("num_cpus") is not None:
+            kwargs["num_cpus"] = int(cluster["num_cpus"])
+        ray.init(**kwargs)
+    else:
+        ray.init(address=str(address), **kwargs)
+    check_cluster_can_host(cluster, ray.cluster_resources())
+
+
+def check_cluster_can_host(cluster: Mapping[str, Any], resources: Mapping[str, float]) -> None:
+    """Fail clearly when no node of the running cluster can host one trial."""
+    need = trial_resources(cluster)
+    have_gpu = float(resources.get("GPU", 0.0))
+    if need["gpu"] > 0 and have_gpu <= 0:
+        raise ConfigError(
+            f"cluster.gpus_per_trial={need['gpu']} but the Ray cluster has no GPU "
+            f"(resources: {dict(resources)}); set cluster.gpus_per_trial=0 or add GPU nodes"
+        )
+    if need["cpu"] > float(resources.get("CPU", 0.0)):
+        raise ConfigError(
+            f"cluster.cpus_per_trial={need['cpu']} but the Ray cluster has only "
+            f"{resources.get('CPU', 0)} CPUs; lower cluster.cpus_per_trial"
+        )
