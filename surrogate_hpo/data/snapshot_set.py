@@ -116,14 +116,16 @@ class SnapshotSet:
         energy_grid: EnergyGrid | Mapping[str, float] | None = None,
         temperature: float | None = None,
         n_electrons: float | None = None,
+        voxel: Sequence[Sequence[float]] | None = None,
         mmap: bool = True,
     ) -> "SnapshotSet":
         """Load the snapshots of ``path`` and split them.
 
         Default split (see :func:`default_split`): names sorted naturally; with n >= 3 the
         last is test, the one before validation, the rest train. Explicit name lists
-        override. ``energy_grid`` (eV), ``temperature`` (K) and ``n_electrons`` override the
-        metadata of every snapshot (see :func:`load_snapshot`).
+        override. ``energy_grid`` (eV), ``temperature`` (K), ``n_electrons`` and ``voxel``
+        (3x3 Å) override the metadata of every snapshot (see :func:`load_snapshot`); a
+        snapshot's pw.x output is found next to its arrays (``<name>.pw.out``, ...).
         """
         directory = Path(path)
         names = discover_snapshots(directory)
@@ -133,7 +135,7 @@ class SnapshotSet:
         split = default_split(names, train=train, validation=validation, test=test)
         loaded = {
             s: [load_snapshot(directory / n, energy_grid=energy_grid, temperature=temperature,
-                              n_electrons=n_electrons, mmap=mmap) for n in split[s]]
+                              n_electrons=n_electrons, voxel=voxel, mmap=mmap) for n in split[s]]
             for s in SPLITS
         }
         return cls(loaded["train"], loaded["validation"], loaded["test"], directory=directory)

@@ -1,0 +1,111 @@
+"""SnapshotSet: discovery, the default split, explicit splits and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mala_synth import default_info, snapshot_dir, write_snapshot  # noqa: F401 (fixture)
+from surrogate_hpo.data import DataError, SnapshotSet, default_split, discover_snapshots
+from surrogate_hpo.physics.energy_grid import EnergyGrid
+
+
+def names(snaps):
+    return [s.name for s in snaps]
+
+
+def test_default_split_last_is_test(snapshot_dir):
+    ss = SnapshotSet.from_directory(snapshot_dir)
+    assert names(ss.train) == ["snap1", "snap2"]
+    assert names(ss.validation) == ["snap3"]
+    assert names(ss.test) == ["snap4"]
+    assert ss.n_features == 6 and ss.n_energies == 7
+    assert ss.energy_grid == EnergyGrid(-5.0, 2.5, 7)
+
+
+def test_natural_sort(tmp_path):
+    for name in ["s10", "s9", "s2", "s1"]:
+        write_snapshot(tmp_path, name)
+    assert discover_snapshots(tmp_path) == ["s1", "s2", "s9", "s10"]
+    ss = SnapshotSet.from_directory(tmp_path)
+    assert names(ss.test) == ["s10"] and names(ss.validation) == ["s9"]
+
+
+def test_explicit_lists_override(snapshot_dir):
+    ss = SnapshotSet.from_directory(snapshot_dir, train=["snap3", "snap4"], validation=["snap1"],
+                                    test=["snap2"])
+    assert names(ss.train) == ["snap3", "snap4"]
+    assert names(ss.validation) == ["snap1"] and names(ss.test) == ["snap2"]
+
+
+def test_partial_lists_fill_from_rest():
+    split = default_split(["a", "b", "c", "d", "e"], test=["a"])
+    assert split == {"train": ["b", "c", "d"], "validation": ["e"], "test": ["a"]}
+    split = default_split(["a", "b", "c", "d"], train=["a"])
+    assert split == {"train": ["a"], "validation": ["c"], "test": ["d"]}
+
+
+def test_too_few_snapshots(tmp_path):
+    write_snapshot(tmp_path, "a")
+    write_snapshot(tmp_path, "b")
+    with pytest.raises(DataError, match=r"train split\(s\) empty.*at least 3 snapshots"):
+        SnapshotSet.from_directory(tmp_path)
+
+
+def test_unknown_name(snapshot_dir):
+    with pytest.raises(DataError, match=r"data\.test lists \['snap9'\].*no <name>\.in\.npy"):
+        SnapshotSet.from_directory(snapshot_dir, test=["snap9"])
+
+
+def test_overlap(snapshot_dir):
+    with pytest.raises(DataError, match=r"'snap2' is in both the train and the test split"):
+        SnapshotSet.from_directory(snapshot_dir, train=["snap1", "snap2"], test=["snap2"])
+
+
+def test_empty_explicit_split(snapshot_dir):
+    with pytest.raises(DataError, match=r"validation split\(s\) empty"):
+        SnapshotSet.from_directory(snapshot_dir, validation=[])
+
+
+def test_empty_and_missing_directory(tmp_path):
+    with pytest.raises(DataError, match="no <name>.in.npy files"):
+        SnapshotSet.from_directory(tmp_path)
+    with pytest.raises(DataError, match="data directory not found"):
+        SnapshotSet.from_directory(tmp_path / "nope")
+
+
+def test_descriptor_count_disagrees(snapshot_dir):
+    write_snapshot(snapshot_dir, "snap5", n_features=5)
+    with pytest.raises(DataError, match=r"'snap5' has 5 descriptors.*'snap1' has 6"):
+        SnapshotSet.from_directory(snapshot_dir)
+
+
+def test_energy_grid_disagrees(snapshot_dir):
+    info = default_info()
+    info["energy_grid"]["offset"] = -4.0
+    write_snapshot(snapshot_dir, "snap5", info=info)
+    with pytest.raises(DataError, match=r"'snap5' has energy grid .*-4\.0.*same energy grid"):
+        SnapshotSet.from_directory(snapshot_dir)
+
+
+def test_overrides_reach_every_snapshot(tmp_path):
+    for i in range(3):
+        write_snapshot(tmp_path, f"s{i}", info=None)
+    kwargs = dict(energy_grid=EnergyGrid(0.0, 0.5, 7), temperature=933.0, n_electrons=12.0)
+    with pytest.raises(DataError, match=r"(?s)'s0'.*data\.voxel="):  # no sidecar, no QE output
+        SnapshotSet.from_directory(tmp_path, **kwargs)
+    ss = SnapshotSet.from_directory(tmp_path, voxel=np.eye(3) * 0.3, **kwargs)
+    assert all(s.temperature == 933.0 and s.n_electrons == 12.0 for s in ss.all)
+    assert all(s.voxel_volume == pytest.approx(0.027) for s in ss.all)
+    assert ss.energy_grid == EnergyGrid(0.0, 0.5, 7)
+
+
+def test_summary_lists_every_snapshot(snapshot_dir):
+    text = SnapshotSet.from_directory(snapshot_dir).summary()
+    lines = text.splitlines()
+    assert "4 snapshots" in lines[0] and "F=6" in lines[0] and "nE=7" in lines[0]
+    body = "\n".join(lines[2:])
+    for split, name in [("train", "snap1"), ("train", "snap2"), ("validation", "snap3"),
+                        ("test", "snap4")]:
+        assert any(line.startswith(split) and name in line for line in lines[2:]), body
+    assert "4x3x5" in body
