@@ -1,0 +1,42 @@
+"""Invalid configs stop before Ray starts (or any data is read) with a message saying what to change."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*overrides, tmp_path):
+    env = {**os.environ, "SURROGATE_HPO_CACHE": str(tmp_path / "cache")}
+    return subprocess.run(
+        [sys.executable, "-m", "surrogate_hpo", f"output_root={tmp_path}/out", *overrides],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        (["method.name=simulated_annealing"], "unknown method 'simulated_annealing'; available: naswot"),
+        (["search_space.architecture.width=[]"], "search_space.architecture.width is empty"),
+        (["cluster.gpus_per_trial=1"], "has no CUDA GPU; set cluster.gpus_per_trial=0"),
+        (["data=mala_dir", "data.path=/nonexistent/snapshots"], "data.path=/nonexistent/snapshots does not exist"),
+        (["data=mala_dir"], "data.path is required"),
+        (["final_evaluation.seeds=0"], "final_evaluation.seeds must be >= 1"),
+    ],
+)
+def test_config_errors_are_clear_and_stop_before_ray(overrides, words, tmp_path):
+    proc = run_cli(*overrides, tmp_path=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert words in proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Ray" not in out and "ray.init" not in out
+    assert not (tmp_path / "cache").exists()  # no data was materialised either
+
+
+def test_unknown_method_group_lists_the_options(tmp_path):
+    proc = run_cli("method=nope", tmp_path=tmp_path)
+    assert proc.returncode != 0
+    assert "method/nope" in proc.stderr and "naswot" in proc.stderr
