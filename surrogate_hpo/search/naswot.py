@@ -160,6 +160,9 @@ def run(ctx: StudyContext) -> MethodOutcome:
     if best is None:
         raise RuntimeError(f"no NASWOT candidate was scored; see {ctx.tune_dir() / STAGE}")
     chosen = candidates[int(best["candidate_id"])]
+    from ..study.plots import plot_naswot_scores
+
+    plot = plot_naswot_scores(writer.frame(), ctx.study_dir / "naswot_scores.png", chosen_id=int(best["candidate_id"]))
     scoring = float(sum(float(r.get("seconds", 0.0)) for r in writer.rows if r.get("status") == "ok"))
     compute = compute_spent(results, ctx.cluster_cfg)
     return MethodOutcome(
@@ -172,6 +175,7 @@ def run(ctx: StudyContext) -> MethodOutcome:
             "search_wall_seconds": wall,
             "scoring_seconds": scoring,
             "trials_csv": str(writer.csv_path),
+            "plot": str(plot),
         },
         compute=compute,
     )

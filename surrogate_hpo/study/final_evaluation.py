@@ -67,6 +67,10 @@ def run_final_evaluation(ctx: StudyContext, chosen: Candidate, training: dict[st
     for key in _METRICS:
         summary[key] = _spread([float(r[key]) for r in rows if key in r and r[key] is not None])
     summary["n_diverged"] = int(sum(bool(r.get("diverged")) for r in rows))
+    if rows:
+        from .plots import plot_final_errors
+
+        summary["plot"] = str(plot_final_errors(writer.frame(), ctx.study_dir / "final_errors.png"))
     best = writer.best_row()
     if best is not None:
         summary["best_seed"] = best.get("seed")

@@ -1,0 +1,61 @@
+"""Plots of a study, written next to its tables (PNG, matplotlib's Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | None = None) -> Path:
+    """Two panels: score per candidate (grid order) and score against parameter count."""
+    plt = _pyplot()
+    ok = trials[trials.get("status", "ok") == "ok"] if "status" in trials else trials
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for n_layers, grp in ok.groupby("n_layers"):
+        a.scatter(grp["candidate_id"], grp["score"], s=6, label=f"{n_layers} hidden layers")
+        b.scatter(grp["n_parameters"], grp["score"], s=6, label=f"{n_layers} hidden layers")
+    if chosen_id is not None and (ok["candidate_id"] == chosen_id).any():
+        row = ok[ok["candidate_id"] == chosen_id].iloc[0]
+        for ax, x in ((a, row["candidate_id"]), (b, row["n_parameters"])):
+            ax.scatter([x], [row["score"]], s=80, facecolors="none", edgecolors="k", label="chosen")
+    a.set_xlabel("candidate (grid order)")
+    b.set_xlabel("trainable parameters")
+    b.set_xscale("log")
+    for ax in (a, b):
+        ax.set_ylabel("NASWOT mean score (mean − std), higher is better")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"NASWOT scores of {len(ok)} untrained networks")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
+    """Test errors per seed of the final evaluation (band energy, total free energy)."""
+    plt = _pyplot()
+    cols = [c for c in ("test_band_energy_mae_mev_per_atom", "test_total_free_energy_mae_mev_per_atom") if c in final]
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    width = 0.8 / max(len(cols), 1)
+    seeds = final["seed"].to_numpy()
+    for i, c in enumerate(cols):
+        ax.bar(np.arange(len(seeds)) + i * width, final[c].to_numpy(dtype=float), width,
+               label=c.replace("test_", "").replace("_mae_mev_per_atom", " MAE"))
+    ax.set_xticks(np.arange(len(seeds)) + width * (len(cols) - 1) / 2, [str(s) for s in seeds])
+    ax.set_xlabel("seed")
+    ax.set_ylabel("test MAE (meV/atom)")
+    ax.legend(fontsize=8)
+    ax.set_title("Final evaluation of the chosen network")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
