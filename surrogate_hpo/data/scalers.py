@@ -63,7 +63,7 @@ class Scaler:
     def reset(self) -> None:
         """Forget all statistics."""
         self.count = 0
-        self.mean: np.ndarray | None = None  # per column, float64
+        self.mean: np.ndarray | None = None  # per column, float64 (zeros for min-max kinds)
         self.m2: np.ndarray | None = None
         self.min: np.ndarray | None = None
         self.max: np.ndarray | None = None
@@ -77,12 +77,14 @@ class Scaler:
         return self.kind == "none" or self.count > 0
 
     def _merge(self, block: np.ndarray) -> None:
+        """Chan et al.'s parallel update with one float64 block ``(rows, F)``."""
         n = block.shape[0]
         if n == 0:
             return
-        mean = block.mean(axis=0)
-        m2 = ((block - mean) ** 2).sum(axis=0)
         lo, hi = block.min(axis=0), block.max(axis=0)
+        moments = self.kind.endswith("standard")  # min-max kinds need no mean / M2
+        mean = block.mean(axis=0) if moments else np.zeros(block.shape[1])
+        m2 = ((block - mean) ** 2).sum(axis=0) if moments else np.zeros(block.shape[1])
         if self.count == 0:
             self.count, self.mean, self.m2, self.min, self.max = n, mean, m2, lo, hi
             return

@@ -35,9 +35,9 @@ _REFERENCE_KEYS = ("fermi_energy_dft", "band_energy_dft_calculation", "total_ene
 _CHUNK_BYTES = 64 * 2**20
 
 
-@dataclass
+@dataclass(eq=False)
 class Snapshot:
-    """A loaded snapshot.
+    """A loaded snapshot (compared by identity: arrays have no single truth value).
 
     Attributes:
         name: snapshot name (file stem without ``.in.npy``).
