@@ -1,1 +1,44 @@
-"""physics."""
+"""Physics of LDOS surrogates: energy grid, Fermi-Dirac, DOS, density, Fermi level, energies.
+
+Units: eV, Å, K. LDOS in 1/(eV Å^3), DOS in 1/eV, density in 1/Å^3.
+The public one-call API is :func:`observables` (from an LDOS) and
+:func:`observables_from_dos` (from a precomputed DOS, e.g. every training epoch).
+"""
+
+from .dos import apply_weights, density_from_ldos, dos_from_ldos
+from .energy_grid import EnergyGrid, as_energy_grid
+from .fermi import K_B, entropy_integrand, fermi_function, thermal_energy
+from .fermi_level import fermi_energy_from_dos, number_of_electrons
+from .integration import (
+    IntegrationWeights,
+    band_energy_weights,
+    entropy_weights,
+    hat_interpolate,
+    integration_weights,
+    occupation_weights,
+)
+from .observables import band_energy, entropy_contribution, observables, observables_from_dos
+
+__all__ = [
+    "K_B",
+    "EnergyGrid",
+    "IntegrationWeights",
+    "apply_weights",
+    "as_energy_grid",
+    "band_energy",
+    "band_energy_weights",
+    "density_from_ldos",
+    "dos_from_ldos",
+    "entropy_contribution",
+    "entropy_integrand",
+    "entropy_weights",
+    "fermi_energy_from_dos",
+    "fermi_function",
+    "hat_interpolate",
+    "integration_weights",
+    "number_of_electrons",
+    "observables",
+    "observables_from_dos",
+    "occupation_weights",
+    "thermal_energy",
+]

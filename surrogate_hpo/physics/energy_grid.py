@@ -43,3 +43,15 @@ class EnergyGrid:
     @classmethod
     def from_dict(cls, d: dict) -> "EnergyGrid":
         return cls(offset=float(d["offset"]), spacing=float(d["spacing"]), n=int(d["n"]))
+
+
+def as_energy_grid(obj: "EnergyGrid | dict | tuple") -> EnergyGrid:
+    """Coerce an ``EnergyGrid``, a ``{"offset", "spacing", "n"}`` dict or an
+    ``(offset, spacing, n)`` tuple to an ``EnergyGrid``."""
+    if isinstance(obj, EnergyGrid):
+        return obj
+    if isinstance(obj, dict):
+        return EnergyGrid.from_dict(obj)
+    if isinstance(obj, (tuple, list)) and len(obj) == 3:
+        return EnergyGrid(offset=float(obj[0]), spacing=float(obj[1]), n=int(obj[2]))
+    raise TypeError(f"cannot interpret {type(obj).__name__} as an EnergyGrid")
