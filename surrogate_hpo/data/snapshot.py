@@ -13,7 +13,6 @@ Metadata precedence, key by key: explicit argument > sidecar > QE output.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ class Snapshot:
         info: the raw sidecar (empty if there was none).
         path: ``<dir>/<name>`` the snapshot was loaded from, if any.
         sources: where each metadata value came from (``"argument"``, a file path, ...).
+        qe_output: the parsed pw.x output (energy terms, smearing, FFT grid), if one was read.
     """
 
     name: str
@@ -67,6 +67,7 @@ class Snapshot:
     info: dict = field(default_factory=dict)
     path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    qe_output: QEOutput | None = None
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -332,5 +333,5 @@ def load_snapshot(
     return Snapshot(
         name=name, descriptors=descriptors, ldos=y, energy_grid=grid, voxel=vox, atoms=atoms,
         temperature=float(temp), n_electrons=float(n_el), reference=reference, info=info,
-        path=directory / name, sources=sources,
+        path=directory / name, sources=sources, qe_output=qe,
     )

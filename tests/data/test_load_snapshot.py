@@ -29,6 +29,7 @@ def test_round_trip_with_sidecar(tmp_path):
     assert s.reference == {"fermi_energy_dft": 7.5, "band_energy_dft_calculation": 30.25,
                            "total_energy_dft_calculation": -230.5}
     assert s.info["grid_dimensions"] == list(GRID)
+    assert s.qe_output is None
 
 
 def test_in_npy_path_and_memmap_view(tmp_path):
@@ -67,6 +68,8 @@ def test_sidecar_beats_qe_output_and_qe_fills_gaps(tmp_path):
     assert s.reference["total_energy_dft_calculation"] == pytest.approx(-4.16404123 * Rydberg)
     assert s.n_atoms == 1
     assert str(QE_FIXTURE) in s.sources["n_electrons"]
+    assert s.qe_output is not None and s.qe_output.energy_terms["hartree"] == pytest.approx(
+        0.01038920 * Rydberg)
 
 
 def test_qe_output_discovered_next_to_arrays(tmp_path):
@@ -104,3 +107,24 @@ def test_n_atoms_unknown_raises(tmp_path):
     assert s.atoms is None
     with pytest.raises(DataError, match="number of atoms unknown"):
         _ = s.n_atoms
+
+
+def test_snapshot_pickles_for_ray_trials(tmp_path):
+    import pickle
+
+    write_snapshot(tmp_path, "snap0")
+    s = load_snapshot(tmp_path / "snap0", qe_output=QE_FIXTURE)
+    r = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(r.descriptors, s.descriptors)
+    np.testing.assert_array_equal(r.ldos, s.ldos)
+    assert r.energy_grid == s.energy_grid and r.n_atoms == s.n_atoms
+    assert r.reference == s.reference and r.temperature == s.temperature
+
+
+def test_public_api_exports():
+    import surrogate_hpo.data as data
+
+    for name in data.__all__:
+        assert hasattr(data, name), name
+    assert {"load_snapshot", "Snapshot", "SnapshotSet", "DataError", "Scaler", "fit_scalers",
+            "ArrayDataset", "iterate_batches"} <= set(data.__all__)
