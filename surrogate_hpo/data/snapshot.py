@@ -13,6 +13,7 @@ Metadata precedence, key by key: explicit argument > sidecar > QE output.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +315,12 @@ def load_snapshot(
             f"({qe_src or 'none found'}) supplies:\n" + "\n".join(lines)
             + f"\nAdd the keys to {sidecar.name}, pass them to load_snapshot, or use the overrides.")
 
+    for key, value, override in (("temperature", temp, "temperature"),
+                                 ("n_electrons", n_el, "n_electrons")):
+        if not (isinstance(value, (int, float, np.number)) and math.isfinite(value) and value > 0):
+            raise DataError(f"snapshot {name!r}: {key}={value!r} (from {sources[key]}) must be a "
+                            f"positive number; fix it there or set {OVERRIDE_KEYS[override]}.")
+
     reference: dict[str, float] = {}
     qe_ref = {"fermi_energy_dft": qe.fermi_energy, "band_energy_dft_calculation": qe.band_energy,
               "total_energy_dft_calculation": qe.total_energy} if qe else {}
@@ -333,5 +340,6 @@ def load_snapshot(
     return Snapshot(
         name=name, descriptors=descriptors, ldos=y, energy_grid=grid, voxel=vox, atoms=atoms,
         temperature=float(temp), n_electrons=float(n_el), reference=reference, info=info,
-        path=directory / name, sources=sources, qe_output=qe,
+        path=directory / name, qe_output=qe,
+        sources={k: v for k, v in sources.items() if v is not None},
     )

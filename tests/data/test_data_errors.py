@@ -146,3 +146,13 @@ def test_sidecar_json_error_for_non_object(tmp_path):
     (tmp_path / "snapA.info.json").write_text(json.dumps([1, 2]))
     with pytest.raises(DataError, match="JSON object"):
         load_snapshot(tmp_path / "snapA")
+
+
+@pytest.mark.parametrize("key,value", [("temperature", 0.0), ("number_of_electrons_exact", -3.0),
+                                       ("temperature", "hot")])
+def test_nonpositive_metadata(tmp_path, key, value):
+    info = default_info()
+    info[key] = value
+    write_snapshot(tmp_path, "snapA", info=info)
+    with pytest.raises(DataError, match=r"snapA.*must be a positive number.*data\.(temperature|n_electrons)="):
+        load_snapshot(tmp_path / "snapA")
