@@ -110,6 +110,7 @@ def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
         energy_grid=dict(energy_grid) if energy_grid else None,
         temperature=data_cfg.get("temperature"),
         n_electrons=data_cfg.get("n_electrons"),
+        voxel=data_cfg.get("voxel"),
     )
     x_scaler, y_scaler = fit_scalers(
         sset, str(data_cfg.get("input_scaling", "feature-wise-standard")), str(data_cfg.get("output_scaling", "minmax"))
