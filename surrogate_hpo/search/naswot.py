@@ -37,21 +37,15 @@ def score_candidates(
     Candidate ``i`` of the grid is initialised with seeds derived from ``seed`` and its
     grid index, so scores do not depend on how the grid is chunked.
     """
-    from ..model import build_mlp
+    from ..model import Architecture
     from ..scores import naswot_mean_score
 
-    import torch
-
-    x = torch.as_tensor(batch, dtype=torch.float32)
     out = []
     for cid, cand in candidates:
         t0 = time.perf_counter()
-
-        def make(init_seed: int, cand: Candidate = cand) -> torch.nn.Module:
-            torch.manual_seed(init_seed)
-            return build_mlp(x.shape[1], n_outputs, widths=list(cand.widths), activations=list(cand.activations))
-
-        score, per_init = naswot_mean_score(make, x, n_inits=n_inits, k=k, seed=seed * 1_000_003 + cid)
+        arch = Architecture(widths=list(cand.widths), activations=list(cand.activations))
+        score, per_init = naswot_mean_score(arch, batch, n_outputs=n_outputs, n_inits=n_inits, k=k,
+                                            seed=seed * 1_000_003 + cid)
         out.append(
             {
                 "candidate_id": cid,

@@ -52,7 +52,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     """
     import torch
 
-    from ..model import TrainingConfig, build_mlp, save_checkpoint, train
+    from ..model import Architecture, TrainingConfig, build_mlp, save_checkpoint, train
 
     torch.set_num_threads(max(1, threads))
     policy = {**training, **{k: v for k, v in config.items() if k != "seed"}}
@@ -77,7 +77,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
         "seed": seed,
         "diverged": bool(result.diverged),
         "best_val_loss": float(result.best_val_loss),
-        "epochs": int(len(result.history)),
+        "epochs": int(result.epochs_run),
         "train_seconds": time.perf_counter() - t0,
     }
     if result.diverged:
@@ -92,7 +92,8 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
         final.update({f"test_{k}": v for k, v in test.items()})
     with tempfile.TemporaryDirectory() as tmp:
         save_checkpoint(
-            Path(tmp) / "model.pt", net, architecture=architecture, n_in=data.n_features, n_out=data.n_energies,
+            Path(tmp) / "model.pt", net,
+            architecture=Architecture(widths=list(architecture["widths"]), activations=list(architecture["activations"])), n_in=data.n_features, n_out=data.n_energies,
             config={**policy, "seed": seed},
             extra={"x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
                    "energy_grid": data.test[0].energy_grid.to_dict() if data.test else None},
