@@ -1,0 +1,399 @@
+"""NASWOT: a training-free score of untrained networks (Fiedler et al. 2022, eq. 13/14).
+
+For a batch of ``B`` grid points ``x`` (``B x F``):
+
+* ``J = d(sum of outputs)/dx`` -- one row per point (one backward pass gives all rows);
+* ``C = corrcoef(J)`` (``B x B``, rows are points), in float64;
+* ``lambda = eigvalsh(C)``;
+* ``S = -sum_i [ln(lambda_i + k) + 1/(lambda_i + k)]``.
+
+**Higher is better**: decorrelated Jacobians give ``lambda ~ 1`` and the largest ``S``
+(``-(ln 1 + 1) = -1`` per eigenvalue, the maximum of ``-(ln l + 1/l)``); a network
+whose Jacobian rows are all alike has one eigenvalue ``B`` and ``B - 1`` zeros, each
+zero costing ``-(ln k + 1/k) ~ -1e5`` for ``k = 1e-5``. MALA minimises ``-S`` with
+``k = 1e-4``; the order is the same.
+
+Mean score over ``T`` initialisations: ``S' = mean(S) - std(S)`` (population std,
+``ddof=0``, as MALA's ``np.mean + np.std`` of the losses ``-S``).
+
+Batch size: ``C`` has rank ``<= min(B, F)``, so ``B > F`` only adds zero eigenvalues that
+swamp every other term. Larger batches are clipped to the first ``F`` rows with a
+warning (``on_large_batch="clip"``) or rejected (``"raise"``).
+
+Zero-variance Jacobian rows (e.g. a point where every ReLU is dead, so ``J_i = 0``)
+have an undefined correlation (numpy and MALA give NaN). Here such a row and column of
+``C`` are set to zero (diagonal included, the ``nan_to_num`` convention), so the point
+contributes one eigenvalue ``0`` -- the heaviest penalty, ``-(ln k + 1/k)``. Scores stay
+finite and such networks rank low. Non-finite Jacobian rows are treated the same way.
+
+Speed: networks that are ``nn.Sequential`` stacks of ``nn.Linear`` and the supported
+activations (everything :func:`~surrogate_hpo.model.network.build_mlp` makes) get their
+Jacobian by an explicit backward pass in batched matrix products, ``T`` initialisations
+at a time, with no autograd graph; anything else falls back to autograd
+(``x.requires_grad_() ; net(x).sum().backward()``). Eigenvalues of all ``T``
+correlation matrices come from one batched ``eigvalsh``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from typing import Callable, Iterator, Literal, Sequence, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from surrogate_hpo.model.network import ACTIVATIONS, Architecture
+
+__all__ = [
+    "DEFAULT_K",
+    "MALA_K",
+    "batch_jacobian",
+    "correlation_matrix",
+    "mean_minus_std",
+    "naswot_mean_score",
+    "naswot_score",
+    "num_threads",
+    "score_from_jacobian",
+    "stacked_to_modules",
+]
+
+DEFAULT_K = 1e-5
+"""Regulariser ``k`` of the paper / Mellor et al."""
+MALA_K = 1e-4
+"""MALA's ``k`` (chosen for its float32 general eigenvalue solver on GPU)."""
+
+NetworkFactory = Callable[[int], nn.Module]
+LargeBatch = Literal["clip", "raise"]
+Method = Literal["auto", "analytic", "autograd"]
+
+_ACT_TYPES: dict[type, str] = {cls: name for name, cls in ACTIVATIONS.items()}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set ``torch.set_num_threads(n)`` (no-op for ``None``)."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _as_tensor(batch) -> torch.Tensor:
+    t = batch if isinstance(batch, torch.Tensor) else torch.as_tensor(np.asarray(batch))
+    if t.ndim != 2:
+        raise ValueError(f"batch must be 2-D (B points x F features), got shape {tuple(t.shape)}")
+    if not t.is_floating_point():
+        t = t.float()
+    return t.detach()
+
+
+def _check_batch(x: torch.Tensor, on_large_batch: LargeBatch) -> torch.Tensor:
+    b, f = x.shape
+    if b < 2:
+        raise ValueError(f"NASWOT needs at least 2 points in the batch, got {b}")
+    if b > f:
+        msg = (
+            f"NASWOT batch size {b} exceeds the number of input features F={f}: corrcoef(J) "
+            f"has rank <= F, so the extra {b - f} eigenvalues are zeros that swamp the score"
+        )
+        if on_large_batch == "raise":
+            raise ValueError(msg + "; pass at most F points")
+        if on_large_batch != "clip":
+            raise ValueError(f"on_large_batch must be 'clip' or 'raise', got {on_large_batch!r}")
+        warnings.warn(msg + f"; using the first {f} points", stacklevel=3)
+        x = x[:f]
+    return x
+
+
+def mean_minus_std(scores: Sequence[float]) -> float:
+    """``mean(scores) - std(scores)`` (population std); ``-inf`` if any score is NaN."""
+    a = np.asarray(scores, dtype=np.float64)
+    if a.size == 0:
+        raise ValueError("no scores")
+    if np.isnan(a).any():
+        return -math.inf
+    return float(a.mean() - a.std())
+
+
+# --------------------------------------------------------------------------- maths
+
+
+def correlation_matrix(jac: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of the rows of ``jac`` (``(..., B, F)`` -> ``(..., B, B)``), float64.
+
+    Rows with zero (or non-finite) variance get an all-zero row and column, diagonal
+    included (see module docstring).
+    """
+    j = jac.to(torch.float64)
+    finite = torch.isfinite(j).all(dim=-1)
+    j = torch.where(finite.unsqueeze(-1), j, torch.zeros((), dtype=j.dtype, device=j.device))
+    jm = j - j.mean(dim=-1, keepdim=True)
+    norm = torch.linalg.vector_norm(jm, dim=-1)
+    # zero variance: exactly zero, or rounding-level relative to the row's magnitude
+    scale = j.abs().amax(dim=-1)
+    ok = finite & (norm > 1e-12 * scale * math.sqrt(j.shape[-1])) & (norm > 0)
+    inv = torch.where(ok, 1.0 / torch.where(ok, norm, torch.ones_like(norm)), torch.zeros_like(norm))
+    z = jm * inv.unsqueeze(-1)
+    c = z @ z.transpose(-1, -2)
+    return c.clamp_(-1.0, 1.0)
+
+
+def score_from_jacobian(jac: torch.Tensor, *, k: float = DEFAULT_K) -> torch.Tensor:
+    """NASWOT score(s) from Jacobian(s) ``(..., B, F)``; returns a float64 tensor ``(...)``."""
+    c = correlation_matrix(jac)
+    lam = torch.linalg.eigvalsh(c)
+    lk = lam + k
+    return -(torch.log(lk) + 1.0 / lk).sum(dim=-1)
+
+
+# --------------------------------------------------------------------------- Jacobians
+
+
+def batch_jacobian(network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """Rows ``d(sum of outputs)/dx_i`` for every point (autograd, one backward)."""
+    p = next(network.parameters(), None)
+    x = batch.detach().clone()
+    if p is not None:
+        x = x.to(device=p.device, dtype=p.dtype)
+    x.requires_grad_(True)
+    with torch.enable_grad():
+        y = network(x)
+        (g,) = torch.autograd.grad(y.sum(), x)
+    return g.detach()
+
+
+def _parse_mlp(network: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor, str]] | None:
+    """``[(W, b, activation-after), ...]`` for a Linear/activation Sequential, else None."""
+    if not isinstance(network, nn.Sequential):
+        return None
+    layers: list[tuple[torch.Tensor, torch.Tensor, str]] = []
+    for m in network:
+        if isinstance(m, nn.Linear):
+            if m.bias is None:
+                return None
+            layers.append((m.weight.detach(), m.bias.detach(), "linear"))
+        elif type(m) in _ACT_TYPES and layers and layers[-1][2] == "linear":
+            if isinstance(m, nn.LeakyReLU) and m.negative_slope != 0.01:
+                return None
+            w, b, _ = layers[-1]
+            layers[-1] = (w, b, _ACT_TYPES[type(m)])
+        else:
+            return None
+    if not layers or layers[-1][2] != "linear":
+        return None
+    return layers
+
+
+def _act_and_grad(z: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Activation value and its derivative (None means 1)."""
+    if name == "linear":
+        return z, None
+    if name == "relu":
+        mask = z > 0
+        return z * mask, mask.to(z.dtype)
+    if name == "leakyrelu":
+        mask = z > 0
+        d = torch.where(mask, torch.ones_like(z), torch.full_like(z, 0.01))
+        return z * d, d
+    if name == "tanh":
+        a = torch.tanh(z)
+        return a, 1.0 - a * a
+    if name == "sigmoid":
+        a = torch.sigmoid(z)
+        return a, a * (1.0 - a)
+    raise ValueError(f"unsupported activation {name!r}")
+
+
+def _stacked_jacobian(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], acts: Sequence[str], x: torch.Tensor
+) -> torch.Tensor:
+    """Jacobians ``(T, B, F)`` of ``T`` MLPs with stacked weights ``(T, out, in)``.
+
+    ``acts[l]`` is the activation after layer ``l`` (the last is 'linear'). Explicit
+    forward and backward pass in batched matmuls; no autograd.
+    """
+    x = x.to(dtype=weights[0].dtype, device=weights[0].device)
+    t = weights[0].shape[0]
+    h = x.unsqueeze(0).expand(t, -1, -1)
+    grads: list[torch.Tensor | None] = []
+    with torch.no_grad():
+        for i in range(len(weights) - 1):
+            z = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
+            h, d = _act_and_grad(z, acts[i])
+            grads.append(d)
+        # d(sum of outputs)/d(last hidden) = column sums of the output weight: (T, 1, w_last)
+        g = weights[-1].sum(dim=1, keepdim=True)
+        for i in range(len(weights) - 2, -1, -1):
+            d = grads[i]
+            if d is not None:
+                g = g * d
+            g = g @ weights[i]
+        if g.shape[1] == 1:  # all-linear network: the same row for every point
+            g = g.expand(-1, x.shape[0], -1)
+    return g
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def naswot_score(
+    network: nn.Module,
+    batch,
+    *,
+    k: float = DEFAULT_K,
+    on_large_batch: LargeBatch = "clip",
+    method: Method = "auto",
+) -> float:
+    """NASWOT score ``S`` of one (untrained) network on ``batch`` (``B x F``). Higher is better.
+
+    ``method``: 'analytic' (explicit backward for Linear/activation Sequentials),
+    'autograd', or 'auto' (analytic when the network can be parsed).
+    """
+    x = _check_batch(_as_tensor(batch), on_large_batch)
+    layers = _parse_mlp(network) if method in ("auto", "analytic") else None
+    if method == "analytic" and layers is None:
+        raise ValueError("method='analytic' needs an nn.Sequential of nn.Linear and supported activations")
+    if layers is not None:
+        jac = _stacked_jacobian(
+            [w.unsqueeze(0) for w, _, _ in layers], [b.unsqueeze(0) for _, b, _ in layers],
+            [a for _, _, a in layers], x,
+        )[0]
+    else:
+        jac = batch_jacobian(network, x)
+    return float(score_from_jacobian(jac, k=k))
+
+
+def _init_stacked(
+    arch: Architecture, n_in: int, n_out: int, n_inits: int, rng: np.random.Generator,
+    dtype: torch.dtype, device: torch.device,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``T`` sets of weights drawn like PyTorch's ``nn.Linear`` default: U(+-1/sqrt(fan_in)).
+
+    Drawn with numpy's PCG64 (float32), which is several times faster than ``torch.rand``
+    for these sizes on CPU.
+    """
+    sizes = [n_in, *arch.widths, n_out]
+    ws, bs = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / math.sqrt(fan_in)
+        wb = rng.random((n_inits, fan_out, fan_in + 1), dtype=np.float32)
+        wb *= np.float32(2 * bound)
+        wb -= np.float32(bound)
+        t = torch.from_numpy(wb).to(device=device, dtype=dtype)
+        ws.append(t[..., :fan_in])
+        bs.append(t[..., fan_in])
+    return ws, bs
+
+
+def stacked_to_modules(
+    arch: Architecture, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+) -> list[nn.Sequential]:
+    """The ``T`` networks behind stacked weights, as ``nn.Sequential`` (for checks/peers)."""
+    n_in, n_out = weights[0].shape[2], weights[-1].shape[1]
+    nets = []
+    for t in range(weights[0].shape[0]):
+        net = arch.build(n_in, n_out, dtype=weights[0].dtype)
+        lin = [m for m in net if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for m, w, b in zip(lin, weights, biases):
+                m.weight.copy_(w[t])
+                m.bias.copy_(b[t])
+        nets.append(net)
+    return nets
+
+
+def _seeds(seed: int, n: int) -> list[int]:
+    return [int(s.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def naswot_mean_score(
+    make_network: Union[NetworkFactory, Architecture],
+    batch,
+    *,
+    n_inits: int = 5,
+    k: float = DEFAULT_K,
+    seed: int = 0,
+    n_inputs: int | None = None,
+    n_outputs: int | None = None,
+    on_large_batch: LargeBatch = "clip",
+    method: Method = "auto",
+    threads: int | None = None,
+) -> tuple[float, list[float]]:
+    """Mean NASWOT score over ``n_inits`` initialisations: ``(mean - std, [S_1..S_T])``.
+
+    Args:
+        make_network: an :class:`Architecture` (needs ``n_outputs``; ``n_inputs``
+            defaults to the batch's F), or a callable ``i -> nn.Module`` building the
+            ``i``-th initialisation (called under a forked, seeded global RNG, so the
+            caller's RNG state is untouched).
+        batch: ``B x F`` descriptor rows (scaled as for training), ``B <= F``.
+        n_inits: T.
+        k: eigenvalue regulariser (paper 1e-5; MALA 1e-4).
+        seed: makes the result repeatable.
+        method: 'auto'/'analytic' score all T networks in one batched pass (weights of an
+            Architecture are drawn directly, like ``nn.Linear``'s default init, from a
+            numpy generator seeded with ``seed``); 'autograd' builds T modules and
+            backpropagates each.
+        threads: ``torch.set_num_threads`` for the duration of the call (None: leave).
+
+    Returns:
+        ``(S', scores)``; ``S' = -inf`` if any score is NaN.
+    """
+    if n_inits < 1:
+        raise ValueError(f"n_inits must be >= 1, got {n_inits}")
+    x = _check_batch(_as_tensor(batch), on_large_batch)
+    with num_threads(threads):
+        if isinstance(make_network, Architecture):
+            arch = make_network
+            n_in = int(n_inputs) if n_inputs is not None else x.shape[1]
+            if n_in != x.shape[1]:
+                raise ValueError(f"n_inputs={n_in} but the batch has F={x.shape[1]} features")
+            if n_outputs is None:
+                raise ValueError("n_outputs is required when make_network is an Architecture")
+            rng = np.random.default_rng(int(seed))
+            ws, bs = _init_stacked(arch, n_in, int(n_outputs), n_inits, rng, torch.float32, x.device)
+            acts = [*arch.activations, "linear"]
+            if method == "autograd":
+                nets = stacked_to_modules(arch, ws, bs)
+                scores = [naswot_score(n, x, k=k, method="autograd") for n in nets]
+            else:
+                jac = _stacked_jacobian(ws, bs, acts, x)
+                scores = score_from_jacobian(jac, k=k).tolist()
+            return mean_minus_std(scores), [float(s) for s in scores]
+
+        if not callable(make_network):
+            raise TypeError("make_network must be an Architecture or a callable i -> nn.Module")
+        nets = []
+        for i, s in enumerate(_seeds(seed, n_inits)):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(s)
+                nets.append(make_network(i))
+        parsed = [_parse_mlp(n) for n in nets] if method != "autograd" else [None] * len(nets)
+        same = parsed[0] is not None and all(
+            p is not None and len(p) == len(parsed[0])
+            and all(a[0].shape == b[0].shape and a[2] == b[2] and a[0].dtype == b[0].dtype
+                    and a[0].device == b[0].device for a, b in zip(p, parsed[0]))
+            for p in parsed
+        )
+        if method == "analytic" and not same:
+            raise ValueError("method='analytic' needs T identical-shape Linear/activation Sequentials")
+        if same:
+            n_layers = len(parsed[0])
+            ws = [torch.stack([p[l][0] for p in parsed]) for l in range(n_layers)]
+            bs = [torch.stack([p[l][1] for p in parsed]) for l in range(n_layers)]
+            acts = [a for _, _, a in parsed[0]]
+            scores = score_from_jacobian(_stacked_jacobian(ws, bs, acts, x), k=k).tolist()
+        else:
+            scores = [naswot_score(n, x, k=k, method="autograd") for n in nets]
+        return mean_minus_std(scores), [float(s) for s in scores]

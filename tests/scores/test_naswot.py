@@ -1,0 +1,142 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from surrogate_hpo.model import ACTIVATIONS, Architecture, build_mlp
+from surrogate_hpo.scores import (
+    correlation_matrix,
+    mean_minus_std,
+    naswot_mean_score,
+    naswot_score,
+    score_from_jacobian,
+)
+
+F, NE, B = 91, 70, 64
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(B, F, generator=g)
+
+
+def _net(widths, act, seed=0):
+    torch.manual_seed(seed)
+    return build_mlp(F, NE, widths=widths, activations=act)
+
+
+def test_direction_identical_rows_score_low(batch):
+    # a linear network has the same Jacobian row at every point: C = ones, lambda = (B, 0, ..., 0)
+    lin = _net([64, 64], "linear")
+    s_lin = naswot_score(lin, batch)
+    k = 1e-5
+    expected = -(math.log(B + k) + 1 / (B + k)) - (B - 1) * (math.log(k) + 1 / k)
+    assert s_lin == pytest.approx(expected, rel=1e-3)
+    wide = _net([1024], "tanh")
+    s_wide = naswot_score(wide, batch)
+    assert s_wide > s_lin
+    assert s_wide > -1e4  # near-decorrelated rows: no eigenvalue near zero
+
+
+def test_best_possible_score_is_minus_b():
+    # orthogonal rows -> C = identity -> S = -B(ln(1+k) + 1/(1+k)) ~ -B
+    j = torch.eye(8, 16) - torch.roll(torch.eye(8, 16), 8, dims=1)  # zero-mean orthogonal rows
+    s = float(score_from_jacobian(j, k=1e-5))
+    assert s == pytest.approx(-8 * (math.log(1 + 1e-5) + 1 / (1 + 1e-5)), rel=1e-3)
+
+
+def test_correlation_matches_numpy():
+    j = torch.randn(20, 40, dtype=torch.float64)
+    np.testing.assert_allclose(correlation_matrix(j).numpy(), np.corrcoef(j.numpy()), atol=1e-12)
+
+
+def test_zero_variance_rows_do_not_give_nan(batch):
+    net = _net([32, 32], "relu")
+    with torch.no_grad():
+        net[0].bias.fill_(-1e3)  # every first-layer ReLU dead -> J = 0 everywhere
+    s = naswot_score(net, batch)
+    k = 1e-5
+    assert math.isfinite(s)
+    assert s == pytest.approx(-B * (math.log(k) + 1 / k), rel=1e-9)
+    # one zero row among good ones: finite, and ranked below the same rows without it
+    j = torch.randn(10, 30, dtype=torch.float64)
+    j0 = j.clone()
+    j0[3] = 0.0
+    c = correlation_matrix(j0)
+    assert torch.isfinite(c).all() and c[3].abs().sum() == 0
+    assert float(score_from_jacobian(j0)) < float(score_from_jacobian(j))
+    jn = j.clone()
+    jn[4, 2] = float("nan")
+    assert math.isfinite(float(score_from_jacobian(jn)))
+
+
+def test_invariant_to_batch_order(batch):
+    net = _net([128, 64], "tanh")
+    perm = torch.randperm(B, generator=torch.Generator().manual_seed(1))
+    assert naswot_score(net, batch[perm]) == pytest.approx(naswot_score(net, batch), rel=1e-6)
+
+
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_analytic_jacobian_matches_autograd(batch, act):
+    net = _net([64, 32], act)
+    a = naswot_score(net, batch, method="analytic", k=1e-4)
+    b = naswot_score(net, batch, method="autograd", k=1e-4)
+    assert a == pytest.approx(b, rel=1e-3)
+
+
+def test_mean_score_is_mean_minus_std_and_deterministic(batch):
+    arch = Architecture([64, 64], ["relu", "sigmoid"])
+    s1, scores1 = naswot_mean_score(arch, batch, n_outputs=NE, n_inits=4, seed=3)
+    assert len(scores1) == 4
+    assert s1 == pytest.approx(np.mean(scores1) - np.std(scores1))
+    assert s1 == mean_minus_std(scores1)
+    s2, scores2 = naswot_mean_score(arch, batch, n_outputs=NE, n_inits=4, seed=3)
+    assert scores1 == scores2
+    _, scores3 = naswot_mean_score(arch, batch, n_outputs=NE, n_inits=4, seed=4)
+    assert scores3 != scores1
+    # the batched path and per-network autograd on the same weights agree
+    _, scores_ag = naswot_mean_score(arch, batch, n_outputs=NE, n_inits=4, seed=3, method="autograd")
+    np.testing.assert_allclose(scores_ag, scores1, rtol=1e-3)
+
+
+def test_mean_score_with_factory(batch):
+    arch = Architecture([32, 32], "tanh")
+    state = torch.get_rng_state()
+    s, scores = naswot_mean_score(lambda i: arch.build(F, NE), batch, n_inits=3, seed=0)
+    assert torch.equal(state, torch.get_rng_state())  # caller's RNG untouched
+    s_again, scores_again = naswot_mean_score(lambda i: arch.build(F, NE), batch, n_inits=3, seed=0)
+    assert scores == scores_again
+    _, scores_ag = naswot_mean_score(lambda i: arch.build(F, NE), batch, n_inits=3, seed=0, method="autograd")
+    np.testing.assert_allclose(scores_ag, scores, rtol=1e-3)
+
+    class Custom(nn.Module):  # not a Sequential: autograd fallback
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(F, 16)
+            self.b = nn.Linear(16, NE)
+
+        def forward(self, x):
+            return self.b(torch.tanh(self.a(x)))
+
+    s_c, sc = naswot_mean_score(lambda i: Custom(), batch, n_inits=2, seed=0)
+    assert math.isfinite(s_c) and len(sc) == 2
+
+
+def test_batch_larger_than_features_is_clipped_or_rejected():
+    x = torch.randn(40, 10)
+    net = build_mlp(10, 3, widths=[16], activations="tanh")
+    with pytest.warns(UserWarning, match="exceeds the number of input features F=10"):
+        s = naswot_score(net, x)
+    assert s == pytest.approx(naswot_score(net, x[:10]))
+    with pytest.raises(ValueError, match="exceeds the number of input features"):
+        naswot_score(net, x, on_large_batch="raise")
+    with pytest.raises(ValueError, match="n_outputs is required"):
+        naswot_mean_score(Architecture([8], "relu"), x[:10])
+
+
+def test_numpy_batch_accepted(batch):
+    net = _net([16], "relu")
+    assert naswot_score(net, batch.numpy()) == pytest.approx(naswot_score(net, batch))
