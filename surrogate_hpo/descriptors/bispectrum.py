@@ -1,0 +1,233 @@
+"""Bispectrum (SNAP) descriptors on a real-space grid via LAMMPS ``compute sna/grid``.
+
+The grid is the LDOS grid of Quantum ESPRESSO: point ``(i, j, k)`` sits at the
+fractional coordinates ``(i/nx, j/ny, k/nz)`` of the cell.  Settings follow MALA's
+``in.bgrid.python``: ``rfac0 = 0.99363``, ``rmin0 = 0``, element radius 0.5 and weight
+1 (so the neighbour cutoff equals ``rcutfac`` in Å), no ``bzero``, no quadratic
+terms, switching function on (MALA's ``bispectrum_switchflag = 1``).
+
+LAMMPS returns rows x-fastest; they are reordered to ``(nx, ny, nz)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from surrogate_hpo.descriptors.lammps_runtime import create_lammps
+
+__all__ = [
+    "BispectrumSettings",
+    "DEFAULT_RCUTFAC",
+    "DEFAULT_TWOJMAX",
+    "compute_bispectrum",
+    "n_bispectrum_components",
+]
+
+#: MALA's defaults (``Parameters.descriptors.bispectrum_cutoff`` / ``_twojmax``), used in its Al examples.
+DEFAULT_RCUTFAC = 4.67637
+DEFAULT_TWOJMAX = 10
+MAX_TWOJMAX = 20
+#: a cutoff sphere larger than this many cell widths means hundreds of periodic images
+MAX_CUTOFF_OVER_WIDTH = 4.0
+
+
+@dataclass(frozen=True)
+class BispectrumSettings:
+    """Settings of ``compute sna/grid`` (MALA conventions as defaults)."""
+
+    rcutfac: float = DEFAULT_RCUTFAC
+    twojmax: int = DEFAULT_TWOJMAX
+    rfac0: float = 0.99363
+    rmin0: float = 0.0
+    radelem: float = 0.5
+    wj: float = 1.0
+    switchflag: int = 1
+    bzeroflag: int = 0
+    quadraticflag: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "bispectrum", **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BispectrumSettings":
+        fields = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+def n_bispectrum_components(twojmax: int) -> int:
+    """Number of bispectrum components LAMMPS computes for ``twojmax`` (91 for 10)."""
+    _check_twojmax(twojmax)
+    count = 0
+    for j1 in range(twojmax + 1):
+        for j2 in range(j1 + 1):
+            for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2):
+                if j >= j1:
+                    count += 1
+    return count
+
+
+def _check_twojmax(twojmax: Any) -> int:
+    if isinstance(twojmax, bool) or int(twojmax) != twojmax:
+        raise ValueError(f"twojmax must be an integer, got {twojmax!r}")
+    twojmax = int(twojmax)
+    if not 0 <= twojmax <= MAX_TWOJMAX:
+        raise ValueError(
+            f"twojmax must be in [0, {MAX_TWOJMAX}] (MALA uses 10 for Al), got {twojmax}"
+        )
+    return twojmax
+
+
+def _check_grid(grid_shape: Sequence[int]) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(n) for n in grid_shape)
+    except TypeError as exc:
+        raise ValueError(f"grid_shape must be 3 positive integers, got {grid_shape!r}") from exc
+    if len(shape) != 3 or any(n < 1 for n in shape) or any(int(n) != n for n in grid_shape):
+        raise ValueError(f"grid_shape must be 3 positive integers, got {grid_shape!r}")
+    return shape  # type: ignore[return-value]
+
+
+def _f(x: float) -> str:
+    """Full-precision float literal for a LAMMPS command."""
+    return repr(float(x))
+
+
+def _lammps_frame(cell: np.ndarray) -> np.ndarray:
+    """The cell rotated into LAMMPS' restricted-triclinic frame (a along x, b in xy)."""
+    a, b, c = cell
+    ax = np.linalg.norm(a)
+    ahat = a / ax
+    bx = b @ ahat
+    by = np.linalg.norm(np.cross(ahat, b))
+    cx = c @ ahat
+    cy = (b @ c - bx * cx) / by
+    cz2 = c @ c - cx**2 - cy**2
+    cz = np.sqrt(max(cz2, 0.0))
+    return np.array([[ax, 0.0, 0.0], [bx, by, 0.0], [cx, cy, cz]])
+
+
+def compute_bispectrum(
+    atoms: Any,
+    grid_shape: Sequence[int],
+    *,
+    rcutfac: float = DEFAULT_RCUTFAC,
+    twojmax: int = DEFAULT_TWOJMAX,
+    settings: BispectrumSettings | None = None,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """Bispectrum descriptors of ``atoms`` on a ``grid_shape`` grid of its cell.
+
+    Args:
+        atoms: ``ase.Atoms`` with a periodic, right-handed cell (Å). One chemical
+            element (all atoms get LAMMPS type 1, as in MALA's single-element input).
+        grid_shape: ``(nx, ny, nz)``; point ``(i, j, k)`` is at fractional ``(i/nx, j/ny, k/nz)``.
+        rcutfac: cutoff radius in Å (with MALA's element radius 0.5 the neighbour cutoff
+            is exactly ``rcutfac``).
+        twojmax: angular order, integer in ``[0, 20]``; 10 gives 91 components.
+        settings: full settings; when given, ``rcutfac``/``twojmax`` arguments are ignored.
+        dtype: output dtype (float32 as in MALA files).
+
+    Returns:
+        array ``(nx, ny, nz, 3 + F)``: columns 0..2 Cartesian coordinates of the grid
+        point (Å, in the frame of ``atoms.cell``), then the F bispectrum components.
+
+    Raises:
+        ValueError: bad twojmax, grid, cutoff, cell (not 3-D periodic, left-handed,
+            degenerate) or several chemical elements.
+    """
+    if settings is None:
+        settings = BispectrumSettings(rcutfac=float(rcutfac), twojmax=int(_check_twojmax(twojmax)))
+    twojmax = _check_twojmax(settings.twojmax)
+    nx, ny, nz = _check_grid(grid_shape)
+    rc = float(settings.rcutfac)
+    if not np.isfinite(rc) or rc <= 0:
+        raise ValueError(f"rcutfac must be a positive cutoff in Å, got {settings.rcutfac!r}")
+
+    cell = np.asarray(atoms.cell[:], dtype=np.float64)
+    if cell.shape != (3, 3) or not np.all(np.asarray(atoms.pbc)):
+        raise ValueError("compute_bispectrum needs a fully periodic 3-D cell (atoms.pbc all True)")
+    volume = float(np.linalg.det(cell))
+    if abs(volume) < 1e-8:
+        raise ValueError("the cell is degenerate (zero volume)")
+    if volume < 0:
+        raise ValueError(
+            "left-handed cell; LAMMPS needs a right-handed one (swap two cell vectors)"
+        )
+    widths = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    cut = rc * 2.0 * settings.radelem
+    if cut > MAX_CUTOFF_OVER_WIDTH * widths.min():
+        raise ValueError(
+            f"cutoff {cut:.3f} Å is more than {MAX_CUTOFF_OVER_WIDTH:g}x the smallest cell "
+            f"width {widths.min():.3f} Å; use a larger supercell"
+        )
+    symbols = set(atoms.get_chemical_symbols())
+    if len(symbols) != 1:
+        raise ValueError(
+            f"compute_bispectrum supports one chemical element (MALA's single-element setup), got {sorted(symbols)}"
+        )
+
+    lcell = _lammps_frame(cell)
+    frac = np.asarray(atoms.get_scaled_positions(wrap=True), dtype=np.float64)
+    frac = np.mod(frac, 1.0)
+    frac[frac >= 1.0 - 1e-12] = 0.0
+    pos = frac @ lcell
+    triclinic = bool(np.any(np.abs(lcell[[1, 2, 2], [0, 0, 1]]) > 1e-10))
+
+    lmp = create_lammps()
+    try:
+        cmds = ["units metal", "atom_style atomic", "boundary p p p", "atom_modify map array"]
+        if triclinic:
+            (ax, _, _), (bx, by, _), (cx, cy, cz) = lcell
+            cmds.append(
+                f"region box prism 0 {_f(ax)} 0 {_f(by)} 0 {_f(cz)} {_f(bx)} {_f(cx)} {_f(cy)} units box"
+            )
+        else:
+            cmds.append(
+                f"region box block 0 {_f(lcell[0, 0])} 0 {_f(lcell[1, 1])} 0 {_f(lcell[2, 2])} units box"
+            )
+        cmds += ["create_box 1 box", "mass 1 1.0"]
+        for p in pos:
+            cmds.append(f"create_atoms 1 single {_f(p[0])} {_f(p[1])} {_f(p[2])} units box remap yes")
+        s = settings
+        cmds += [
+            f"compute bgrid all sna/grid grid {nx} {ny} {nz} {_f(rc)} {_f(s.rfac0)} {twojmax} "
+            f"{_f(s.radelem)} {_f(s.wj)} rmin0 {_f(s.rmin0)} bzeroflag {int(s.bzeroflag)} "
+            f"quadraticflag {int(s.quadraticflag)} switchflag {int(s.switchflag)}",
+            f"pair_style zero {_f(cut)}",
+            "pair_coeff * *",
+            "thermo_style custom step pe",
+            "run 0",
+        ]
+        try:
+            lmp.commands_list(cmds)
+        except Exception as exc:  # LAMMPS raises a generic Exception with its message
+            raise RuntimeError(f"LAMMPS sna/grid failed: {exc}") from exc
+        if lmp.get_natoms() != len(atoms):
+            raise RuntimeError(
+                f"LAMMPS created {lmp.get_natoms()} atoms instead of {len(atoms)} (positions outside the cell?)"
+            )
+        arr = lmp.numpy.extract_compute("bgrid", 0, 2)  # LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+        if arr is None:
+            raise RuntimeError("LAMMPS returned no sna/grid array")
+        arr = np.array(arr, dtype=np.float64, copy=True)
+    finally:
+        lmp.close()
+
+    n_feat = n_bispectrum_components(twojmax)
+    if arr.shape != (nx * ny * nz, 3 + n_feat):
+        raise RuntimeError(
+            f"unexpected sna/grid array shape {arr.shape}, expected {(nx * ny * nz, 3 + n_feat)}"
+        )
+    out = arr.reshape(nz, ny, nx, 3 + n_feat).transpose(2, 1, 0, 3)
+    # coordinates in the frame of atoms.cell (exact fractional positions, not LAMMPS' rotated frame)
+    fi = np.stack(
+        np.meshgrid(np.arange(nx) / nx, np.arange(ny) / ny, np.arange(nz) / nz, indexing="ij"),
+        axis=-1,
+    )
+    result = np.empty(out.shape, dtype=dtype)
+    result[..., :3] = fi @ cell
+    result[..., 3:] = out[..., 3:]
+    return result
