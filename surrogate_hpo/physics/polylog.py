@@ -18,9 +18,10 @@ import numpy as np
 from scipy.special import bernoulli, zeta
 
 _N_SERIES = 56  # terms of the defining series for y >= 0.7 (e^{-0.7*56} ~ 1e-17)
-_N_TAYLOR = 40  # terms of the Taylor series for y < 1 ((0.7/pi)^40 ~ 1e-26)
+_N_TAYLOR = 30  # terms of the Taylor series for y < 0.7 ((0.7/pi)^30 ~ 3e-20)
 _MAX_ORDER = 4
 _Y_SWITCH = 0.7
+_Y_FAR = 37.0
 
 
 def _eta(m: int) -> float:
@@ -35,6 +36,10 @@ def _eta(m: int) -> float:
     b = float(bernoulli(n + 1)[n + 1])
     return (2.0 ** (n + 1) - 1.0) * b / (n + 1)
 
+
+_POWERS_TAYLOR = np.arange(_N_TAYLOR, dtype=np.float64)
+_POWERS_SERIES = np.arange(1, _N_SERIES + 1, dtype=np.float64)
+_SIGNS = (-1.0) ** _POWERS_SERIES
 
 # Taylor coefficients c_k = -eta(s-k) (-1)^k / k!  so that Li_s(-e^{-y}) = sum_k c_k y^k
 _TAYLOR = {
@@ -52,7 +57,7 @@ def li_neg_exp(s: int, y: np.ndarray | float) -> np.ndarray:
     if s not in _TAYLOR:
         raise ValueError(f"order s must be in 1..{_MAX_ORDER}, got {s}")
     y = np.asarray(y, dtype=np.float64)
-    if np.any(y < 0) or np.any(np.isnan(y)):
+    if not y.min(initial=0.0) >= 0.0:  # also catches NaN
         raise ValueError("li_neg_exp needs y >= 0")
     if s == 1:
         return -np.log1p(np.exp(-y))
@@ -60,18 +65,16 @@ def li_neg_exp(s: int, y: np.ndarray | float) -> np.ndarray:
     small = y < _Y_SWITCH
     if np.any(small):
         ys = y[small]
-        coeffs = _TAYLOR[s]
-        acc = np.full_like(ys, coeffs[-1])
-        for c in coeffs[-2::-1]:  # Horner
-            acc = acc * ys + c
-        out[small] = acc
-    big = ~small
-    if np.any(big):
-        z = -np.exp(-y[big])
-        acc = np.zeros_like(z)
-        zk = np.ones_like(z)
-        for k in range(1, _N_SERIES + 1):
-            zk = zk * z
-            acc += zk / float(k) ** s
-        out[big] = acc
+        out[small] = np.power.outer(ys, _POWERS_TAYLOR) @ _TAYLOR[s]
+    mid = (y >= _Y_SWITCH) & (y <= _Y_FAR)
+    if np.any(mid):
+        ym = y[mid]
+        # terms needed: e^{-K y} < 1e-17 for the smallest y of the subset
+        n_terms = min(_N_SERIES, int(np.ceil(39.2 / float(ym.min()))))
+        k = _POWERS_SERIES[:n_terms]
+        out[mid] = np.exp(-np.multiply.outer(ym, k)) @ (_SIGNS[:n_terms] / k**s)
+    far = y > _Y_FAR
+    if np.any(far):  # two terms are exact to e^{-3y} < 1e-48
+        e1 = np.exp(-y[far])
+        out[far] = -e1 + e1 * e1 / 2.0**s
     return out
