@@ -200,11 +200,10 @@ def _act_and_grad(z: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tenso
     if name == "linear":
         return z, None
     if name == "relu":
-        mask = z > 0
-        return z * mask, mask.to(z.dtype)
-    if name == "leakyrelu":
-        mask = z > 0
-        d = torch.where(mask, torch.ones_like(z), torch.full_like(z, 0.01))
+        d = (z > 0).to(z.dtype)
+        return z * d, d
+    if name == "leakyrelu":  # slope 0.01 (nn.LeakyReLU default)
+        d = (z > 0).to(z.dtype).mul_(0.99).add_(0.01)
         return z * d, d
     if name == "tanh":
         a = torch.tanh(z)
@@ -229,6 +228,7 @@ def _stacked_jacobian(
     grads: list[torch.Tensor | None] = []
     with torch.no_grad():
         for i in range(len(weights) - 1):
+            # weights[i].transpose(1, 2) is contiguous for weights from _init_stacked
             z = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
             h, d = _act_and_grad(z, acts[i])
             grads.append(d)
@@ -286,13 +286,15 @@ def _init_stacked(
     sizes = [n_in, *arch.widths, n_out]
     ws, bs = [], []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = 1.0 / math.sqrt(fan_in)
-        wb = rng.random((n_inits, fan_out, fan_in + 1), dtype=np.float32)
-        wb *= np.float32(2 * bound)
-        wb -= np.float32(bound)
-        t = torch.from_numpy(wb).to(device=device, dtype=dtype)
-        ws.append(t[..., :fan_in])
-        bs.append(t[..., fan_in])
+        bound = np.float32(1.0 / math.sqrt(fan_in))
+        w = rng.random((n_inits, fan_in, fan_out), dtype=np.float32)  # stored transposed
+        b = rng.random((n_inits, fan_out), dtype=np.float32)
+        for a in (w, b):
+            a *= 2 * bound
+            a -= bound
+        # (T, out, in) views of (T, in, out) storage: the forward matmul reads it contiguously
+        ws.append(torch.from_numpy(w).to(device=device, dtype=dtype).transpose(1, 2))
+        bs.append(torch.from_numpy(b).to(device=device, dtype=dtype))
     return ws, bs
 
 
