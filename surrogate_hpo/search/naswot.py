@@ -8,6 +8,7 @@ Tune's per-trial cost (~0.1 s here) well below the scoring time of a chunk.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -73,7 +74,7 @@ def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: 
     )
     tune.report(
         {
-            "candidates": rows,
+            "candidates_json": json.dumps(rows),  # a string: Tune's loggers take no nested lists
             "best_score": max(r["score"] for r in rows),
             "n_candidates": len(rows),
             "scoring_seconds": time.perf_counter() - t0,
@@ -85,7 +86,7 @@ def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
     def rows_of(trial: Any) -> list[dict[str, Any]]:
         result = trial.last_result or {}
         rows = []
-        for r in result.get("candidates", []):
+        for r in _candidates_of(result):
             c = candidates[int(r["candidate_id"])]
             rows.append(
                 {
@@ -109,6 +110,11 @@ def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
         return rows
 
     return rows_of
+
+
+def _candidates_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-candidate rows a NASWOT trial reported."""
+    return json.loads(result.get("candidates_json") or "[]")
 
 
 def n_parameters(c: Candidate, n_in: int, n_out: int) -> int:
@@ -176,7 +182,7 @@ def run(ctx: StudyContext) -> MethodOutcome:
 
 
 def _best_in(result: dict[str, Any], candidates: list[Candidate], direction: str) -> tuple[float, str] | None:
-    rows = result.get("candidates") or []
+    rows = _candidates_of(result)
     if not rows:
         return None
     pick = max if direction == "max" else min

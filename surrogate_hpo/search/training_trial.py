@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,15 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     from ..model import Architecture, TrainingConfig, build_mlp, save_checkpoint, train
 
     torch.set_num_threads(max(1, threads))
+    # arrays from Ray's object store are read-only; training only reads them
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     policy = {**training, **{k: v for k, v in config.items() if k != "seed"}}
     seed = int(config.get("seed", policy.get("seed", 0)))
     device = resolve_device(str(policy.get("device", "auto")))
     torch.manual_seed(seed)
     net = build_mlp(data.n_features, data.n_energies, widths=list(architecture["widths"]),
                     activations=list(architecture["activations"])).to(device)
-    tc = TrainingConfig(**{k: v for k, v in policy.items() if k in TrainingConfig.__dataclass_fields__},
+    tc = TrainingConfig(**{k: v for k, v in policy.items() if k in TrainingConfig.__dataclass_fields__ and k not in ("seed", "device")},
                         seed=seed, device=device)
     val_energy = EnergyEvaluator(data.validation)
 

@@ -41,7 +41,7 @@ def snapshot_energies(snapshot: Snapshot, ldos: np.ndarray, *, total_energy: boo
             voxel=snapshot.voxel,
             cell=np.asarray(snapshot.atoms.cell[:]),
             positions=snapshot.atoms.get_positions(),
-            charges=valence_charges(snapshot),
+            valence_charges=valence_charges(snapshot),
             temperature=snapshot.temperature,
             n_electrons=snapshot.n_electrons,
         )

@@ -63,6 +63,8 @@ def run_final_evaluation(ctx: StudyContext, chosen: Candidate, training: dict[st
     )
     wall = time.perf_counter() - t0
     rows = [r for r in writer.rows if r.get("status") == "ok"]
+    if not rows:
+        raise RuntimeError(f"every final training failed; the errors are in {ctx.tune_dir() / STAGE}/*/error.txt")
     summary: dict[str, Any] = {"seeds": seeds, "wall_seconds": wall, "compute": compute_spent(results, ctx.cluster_cfg)}
     for key in _METRICS:
         summary[key] = _spread([float(r[key]) for r in rows if key in r and r[key] is not None])

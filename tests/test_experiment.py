@@ -1,0 +1,59 @@
+"""A tiny NASWOT study with a real local Ray writes every result file, and resumes."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import compose_config
+from surrogate_hpo.experiment import run_study
+
+TINY = [
+    "data=mala_dir",
+    "search_space=small",
+    "training.max_epochs=3",
+    "final_evaluation.seeds=2",
+    "method.candidates_per_trial=5",
+]
+
+
+@pytest.fixture(scope="module")
+def finished_study(ray_local, synthetic_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    cfg = compose_config(TINY + [f"data.path={synthetic_dir}", f"output_root={out}"])
+    run_dir = out / "naswot" / "run1"
+    summary = run_study(cfg, run_dir)
+    return cfg, run_dir, summary
+
+
+def test_tiny_study_writes_its_result_files(finished_study):
+    cfg, run_dir, summary = finished_study
+    trials = pd.read_parquet(run_dir / "naswot_trials.parquet")
+    # every candidate of the small grid ((2 widths x 2 activations)^2 = 16) scored exactly
+    # once, in 4 chunked Tune trials of at most 5 candidates
+    assert sorted(trials["candidate_id"]) == list(range(16))
+    assert trials["trial_id"].nunique() == 4
+    assert pd.read_csv(run_dir / "naswot_trials.csv").shape[0] == 16
+    best = json.loads((run_dir / "naswot_best.json").read_text())
+    assert best["score"] == trials["score"].max()
+    assert summary["chosen"]["widths"] == json.loads(best["widths"])
+    final = pd.read_csv(run_dir / "final_trials.csv")
+    assert sorted(final["seed"]) == [0, 1]
+    fe = summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]
+    assert fe["n"] == 2 and fe["mean"] > 0
+    assert (run_dir / "model" / "model.pt").exists()
+    assert (run_dir / "naswot_scores.png").stat().st_size > 1000
+    assert json.loads((run_dir / "study.json").read_text())["status"] == "finished"
+    assert "test band-energy MAE" in (run_dir / "summary.md").read_text()
+    assert (run_dir / "tune" / "naswot").is_dir()  # Tune's own experiment directory kept
+
+
+def test_resume_of_a_finished_study_reruns_nothing(finished_study):
+    cfg, run_dir, summary = finished_study
+    before = pd.read_csv(run_dir / "naswot_trials.csv")
+    again = run_study({**cfg, "resume": str(run_dir)}, run_dir.parent / "run2")
+    after = pd.read_csv(run_dir / "naswot_trials.csv")
+    assert len(after) == len(before) == 16
+    assert list(after["seconds"]) == list(before["seconds"])  # rows kept, not recomputed
+    assert again["chosen"] == summary["chosen"]
+    assert not (run_dir.parent / "run2").exists()
