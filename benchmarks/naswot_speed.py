@@ -7,6 +7,8 @@ initialisations with batch B=64 is computed by
 
 * ``ours``: :func:`surrogate_hpo.scores.naswot_mean_score` (Architecture path: batched
   weights, explicit Jacobians, one batched ``eigvalsh``);
+* ``ours-pool``: the same with ``weights="pool"`` (weights are windows of a shared pool of
+  uniform numbers: no drawing cost; common random numbers across candidates);
 * ``ours-autograd``: the same with ``method="autograd"`` (T modules, autograd backward);
 * ``mala``: MALA's own code, per initialisation as in ``ObjectiveNASWOT.__call__``:
   ``mala.network.Network(params)``, a ``DataLoader`` over the training rows, its private
@@ -211,6 +213,9 @@ def bench_scoring(
         rec: dict[str, Any] = {"architecture": arch.describe(), "n_parameters": arch.n_parameters(n_features, n_outputs)}
         rec["t_ours"] = _median_time(
             lambda: naswot_mean_score(arch, batch, n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed + i), repeats)
+        rec["t_ours_pool"] = _median_time(
+            lambda: naswot_mean_score(arch, batch, n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed + i,
+                                      weights="pool"), repeats)
         rec["t_ours_autograd"] = _median_time(
             lambda: naswot_mean_score(arch, batch, n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed + i,
                                       method="autograd"), repeats)
@@ -222,9 +227,9 @@ def bench_scoring(
             # agreement: MALA's code on our weights, our batch, same k
             from torch.utils.data import DataLoader, TensorDataset
 
-            ws, bs = _init_stacked(arch, n_features, n_outputs, n_inits, np.random.default_rng(seed + i),
+            ws, bs, sc = _init_stacked(arch, n_features, n_outputs, n_inits, np.random.default_rng(seed + i),
                                    torch.float32, torch.device("cpu"))
-            ours_nets = stacked_to_modules(arch, ws, bs)
+            ours_nets = stacked_to_modules(arch, ws, bs, sc)
             m32, m64 = [], []
             params.running.use_shuffling_for_samplers = False
             for net in ours_nets:
@@ -244,7 +249,7 @@ def bench_scoring(
         per.append(rec)
         if verbose:
             line = f"[{i + 1:3d}/{len(archs)}] {arch.describe():55s} ours {rec['t_ours'] * 1e3:7.1f} ms"
-            line += f"  autograd {rec['t_ours_autograd'] * 1e3:7.1f} ms"
+            line += f"  pool {rec['t_ours_pool'] * 1e3:7.1f} ms  autograd {rec['t_ours_autograd'] * 1e3:7.1f} ms"
             if "t_mala" in rec:
                 line += (f"  MALA {rec['t_mala'] * 1e3:7.1f} ms  x{rec['t_mala'] / rec['t_ours']:5.1f}"
                          f"  rel.diff f32 {rec['rel_diff_f32']:.1e} f64 {rec['rel_diff_f64']:.1e}")
@@ -261,6 +266,7 @@ def bench_scoring(
                      "widths": list(WIDTHS), "activations": list(ACTS), "hidden_layers": [2, 3, 4]},
         "data": source,
         "ours": summary("t_ours"),
+        "ours_pool": summary("t_ours_pool"),
         "ours_autograd": summary("t_ours_autograd"),
         "candidates": per,
     }
@@ -270,6 +276,7 @@ def bench_scoring(
         out["mala"] = summary("t_mala")
         out["mala_version"] = mala.version
         ratios = np.array([r["t_mala"] / r["t_ours"] for r in per])
+        out["ratio_mala_over_ours_pool"] = out["mala"]["total_s"] / out["ours_pool"]["total_s"]
         out["ratio_mala_over_ours"] = {
             "total_time": out["mala"]["total_s"] / out["ours"]["total_s"],
             "median_per_candidate": float(np.median(ratios)),
@@ -294,7 +301,7 @@ def print_table(res: dict[str, Any]) -> None:
           f"k={s['k']}, {s['n_candidates']} candidates, torch threads={s['threads']}")
     print(f"data: {res['data']}")
     print(f"{'implementation':16s} {'ms/candidate (mean)':>20s} {'median':>10s} {'candidates/s':>13s}")
-    for key in ("ours", "ours_autograd", "mala"):
+    for key in ("ours", "ours_pool", "ours_autograd", "mala"):
         if key in res:
             r = res[key]
             print(f"{key:16s} {r['mean_s_per_candidate'] * 1e3:20.2f} {r['median_s_per_candidate'] * 1e3:10.2f} "
@@ -302,7 +309,8 @@ def print_table(res: dict[str, Any]) -> None:
     if "ratio_mala_over_ours" in res:
         r = res["ratio_mala_over_ours"]
         print(f"MALA / ours: {r['total_time']:.1f}x total time; per candidate median {r['median_per_candidate']:.1f}x "
-              f"(min {r['min_per_candidate']:.1f}x, max {r['max_per_candidate']:.1f}x)")
+              f"(min {r['min_per_candidate']:.1f}x, max {r['max_per_candidate']:.1f}x); "
+              f"MALA / ours with weights='pool': {res['ratio_mala_over_ours_pool']:.1f}x total time")
         a = res["agreement"]
         print(f"agreement with MALA's code on the same weights/batch/k: max rel. diff float64 "
               f"{a['max_rel_diff_mala_f64']:.1e}, MALA native float32 {a['max_rel_diff_mala_f32']:.1e} "

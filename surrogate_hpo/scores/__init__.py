@@ -10,6 +10,7 @@ from surrogate_hpo.scores.naswot import (
     naswot_score,
     num_threads,
     score_from_jacobian,
+    UniformPool,
     stacked_to_modules,
 )
 
@@ -24,4 +25,5 @@ __all__ = [
     "num_threads",
     "score_from_jacobian",
     "stacked_to_modules",
+    "UniformPool",
 ]

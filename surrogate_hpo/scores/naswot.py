@@ -58,6 +58,7 @@ __all__ = [
     "num_threads",
     "score_from_jacobian",
     "stacked_to_modules",
+    "UniformPool",
 ]
 
 DEFAULT_K = 1e-5
@@ -215,30 +216,39 @@ def _act_and_grad(z: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _stacked_jacobian(
-    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], acts: Sequence[str], x: torch.Tensor
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    acts: Sequence[str],
+    x: torch.Tensor,
+    scales: Sequence[float] | None = None,
 ) -> torch.Tensor:
-    """Jacobians ``(T, B, F)`` of ``T`` MLPs with stacked weights ``(T, out, in)``.
+    """Jacobians ``(T, B, F)`` of ``T`` MLPs with stacked weights ``scales[l] * weights[l]``.
 
-    ``acts[l]`` is the activation after layer ``l`` (the last is 'linear'). Explicit
-    forward and backward pass in batched matmuls; no autograd.
+    ``weights[l]``: ``(T, out, in)``; ``biases[l]``: ``(T, out)``; ``acts[l]`` is the
+    activation after layer ``l`` (the last is 'linear'); ``scales`` (default 1) lets
+    unit-range weights be used without a scaled copy. Explicit forward and backward
+    pass in batched matmuls; no autograd.
     """
     x = x.to(dtype=weights[0].dtype, device=weights[0].device)
+    sc = [1.0] * len(weights) if scales is None else [float(a) for a in scales]
     t = weights[0].shape[0]
     h = x.unsqueeze(0).expand(t, -1, -1)
     grads: list[torch.Tensor | None] = []
     with torch.no_grad():
         for i in range(len(weights) - 1):
             # weights[i].transpose(1, 2) is contiguous for weights from _init_stacked
-            z = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
+            z = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2), alpha=sc[i])
             h, d = _act_and_grad(z, acts[i])
             grads.append(d)
         # d(sum of outputs)/d(last hidden) = column sums of the output weight: (T, 1, w_last)
-        g = weights[-1].sum(dim=1, keepdim=True)
+        g = weights[-1].sum(dim=1, keepdim=True) * sc[-1]
         for i in range(len(weights) - 2, -1, -1):
             d = grads[i]
             if d is not None:
                 g = g * d
             g = g @ weights[i]
+            if sc[i] != 1.0:
+                g.mul_(sc[i])
         if g.shape[1] == 1:  # all-linear network: the same row for every point
             g = g.expand(-1, x.shape[0], -1)
     return g
@@ -274,42 +284,116 @@ def naswot_score(
     return float(score_from_jacobian(jac, k=k))
 
 
+class UniformPool:
+    """A fixed virtual array of ``size`` i.i.d. U(-1, 1) float32 numbers (common random numbers).
+
+    Chunk ``c`` is drawn from ``SeedSequence([seed, c])`` the first time a window touches
+    it, so the content never depends on the order of use. ``window(start, n)`` returns a
+    read-only view. Weights for one candidate are consecutive, non-overlapping windows
+    (all independent); different candidates share numbers at random offsets, which
+    leaves every candidate's score distribution unchanged and correlates the noise
+    between candidates (a variance reduction for ranking).
+    """
+
+    CHUNK = 1 << 18
+
+    def __init__(self, size: int = 1 << 24, seed: int = 0) -> None:
+        self.size = int(size)
+        self.seed = int(seed)
+        self._data = np.empty(self.size, dtype=np.float32)
+        self._filled = np.zeros((self.size + self.CHUNK - 1) // self.CHUNK, dtype=bool)
+
+    def window(self, start: int, n: int) -> np.ndarray:
+        if start < 0 or start + n > self.size:
+            raise ValueError(f"window [{start}, {start + n}) outside the pool of {self.size}")
+        c0, c1 = start // self.CHUNK, (start + n - 1) // self.CHUNK
+        for c in range(c0, c1 + 1):
+            if not self._filled[c]:
+                lo, hi = c * self.CHUNK, min((c + 1) * self.CHUNK, self.size)
+                chunk = self._data[lo:hi]
+                np.random.default_rng([self.seed, c]).random(out=chunk, dtype=np.float32)
+                chunk *= 2
+                chunk -= 1
+                self._filled[c] = True
+        v = self._data[start:start + n]
+        v.flags.writeable = False
+        return v
+
+
+_POOLS: dict[tuple[int, int], UniformPool] = {}
+
+
+def _default_pool(size: int = 1 << 24, seed: int = 0) -> UniformPool:
+    key = (int(size), int(seed))
+    if key not in _POOLS:
+        _POOLS[key] = UniformPool(size, seed)
+    return _POOLS[key]
+
+
 def _init_stacked(
     arch: Architecture, n_in: int, n_out: int, n_inits: int, rng: np.random.Generator,
-    dtype: torch.dtype, device: torch.device,
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """``T`` sets of weights drawn like PyTorch's ``nn.Linear`` default: U(+-1/sqrt(fan_in)).
+    dtype: torch.dtype, device: torch.device, pool: UniformPool | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[float]]:
+    """``T`` sets of weights like PyTorch's ``nn.Linear`` default init, U(+-1/sqrt(fan_in)).
 
-    Drawn with numpy's PCG64 (float32), which is several times faster than ``torch.rand``
-    for these sizes on CPU.
+    Returns ``(weights, biases, scales)``: ``weights[l]`` are U(-1, 1) of shape
+    ``(T, out, in)`` (views of ``(T, in, out)`` storage, so the forward matmul reads them
+    contiguously), the layer's weight is ``scales[l] * weights[l]``; biases are scaled.
+    Fresh draws use numpy's PCG64 (float32; faster than ``torch.rand`` on CPU); with a
+    ``pool`` the weights are windows of it at an ``rng``-chosen offset (no drawing).
     """
     sizes = [n_in, *arch.widths, n_out]
-    ws, bs = [], []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = np.float32(1.0 / math.sqrt(fan_in))
-        w = rng.random((n_inits, fan_in, fan_out), dtype=np.float32)  # stored transposed
-        b = rng.random((n_inits, fan_out), dtype=np.float32)
-        for a in (w, b):
-            a *= 2 * bound
-            a -= bound
-        # (T, out, in) views of (T, in, out) storage: the forward matmul reads it contiguously
-        ws.append(torch.from_numpy(w).to(device=device, dtype=dtype).transpose(1, 2))
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    ws, bs, scales = [], [], []
+    off = 0
+    if pool is not None:
+        need = n_inits * sum(fi * fo + fo for fi, fo in pairs)
+        if need > pool.size:
+            raise ValueError(f"weight pool of {pool.size} numbers too small for {need}")
+        off = int(rng.integers(0, pool.size - need + 1))
+    for fan_in, fan_out in pairs:
+        bound = 1.0 / math.sqrt(fan_in)
+        if pool is None:
+            w = rng.random((n_inits, fan_in, fan_out), dtype=np.float32)
+            w *= 2
+            w -= 1
+            b = rng.random((n_inits, fan_out), dtype=np.float32)
+            b *= 2
+            b -= 1
+        else:
+            nw, nb = n_inits * fan_in * fan_out, n_inits * fan_out
+            w = pool.window(off, nw).reshape(n_inits, fan_in, fan_out)
+            b = pool.window(off + nw, nb).reshape(n_inits, fan_out)
+            off += nw + nb
+        b = b * np.float32(bound)
+        wt = torch.from_numpy(w) if w.flags.writeable else _readonly_tensor(w)
+        ws.append(wt.to(device=device, dtype=dtype).transpose(1, 2))
         bs.append(torch.from_numpy(b).to(device=device, dtype=dtype))
-    return ws, bs
+        scales.append(bound)
+    return ws, bs, scales
+
+
+def _readonly_tensor(a: np.ndarray) -> torch.Tensor:
+    """Zero-copy tensor over a read-only array (never written to here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "The given NumPy array is not writable"
+        return torch.from_numpy(a)
 
 
 def stacked_to_modules(
-    arch: Architecture, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+    arch: Architecture, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
+    scales: Sequence[float] | None = None,
 ) -> list[nn.Sequential]:
     """The ``T`` networks behind stacked weights, as ``nn.Sequential`` (for checks/peers)."""
+    sc = [1.0] * len(weights) if scales is None else list(scales)
     n_in, n_out = weights[0].shape[2], weights[-1].shape[1]
     nets = []
     for t in range(weights[0].shape[0]):
         net = arch.build(n_in, n_out, dtype=weights[0].dtype)
         lin = [m for m in net if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for m, w, b in zip(lin, weights, biases):
-                m.weight.copy_(w[t])
+            for m, w, b, a in zip(lin, weights, biases, sc):
+                m.weight.copy_(w[t] * a)
                 m.bias.copy_(b[t])
         nets.append(net)
     return nets
@@ -331,6 +415,7 @@ def naswot_mean_score(
     on_large_batch: LargeBatch = "clip",
     method: Method = "auto",
     threads: int | None = None,
+    weights: Literal["fresh", "pool"] = "fresh",
 ) -> tuple[float, list[float]]:
     """Mean NASWOT score over ``n_inits`` initialisations: ``(mean - std, [S_1..S_T])``.
 
@@ -348,6 +433,11 @@ def naswot_mean_score(
             numpy generator seeded with ``seed``); 'autograd' builds T modules and
             backpropagates each.
         threads: ``torch.set_num_threads`` for the duration of the call (None: leave).
+        weights: Architecture path only. 'fresh' draws new weights for every call;
+            'pool' takes them as windows of a process-wide pool of U(-1, 1) numbers
+            (:class:`UniformPool`, 64 MiB, filled lazily; offset chosen from ``seed``): the
+            same distribution per candidate, no drawing cost, and common random numbers
+            across candidates. Both are repeatable for a given ``seed``.
 
     Returns:
         ``(S', scores)``; ``S' = -inf`` if any score is NaN.
@@ -363,14 +453,17 @@ def naswot_mean_score(
                 raise ValueError(f"n_inputs={n_in} but the batch has F={x.shape[1]} features")
             if n_outputs is None:
                 raise ValueError("n_outputs is required when make_network is an Architecture")
+            if weights not in ("fresh", "pool"):
+                raise ValueError(f"weights must be 'fresh' or 'pool', got {weights!r}")
             rng = np.random.default_rng(int(seed))
-            ws, bs = _init_stacked(arch, n_in, int(n_outputs), n_inits, rng, torch.float32, x.device)
+            pool = _default_pool() if weights == "pool" else None
+            ws, bs, sc = _init_stacked(arch, n_in, int(n_outputs), n_inits, rng, torch.float32, x.device, pool)
             acts = [*arch.activations, "linear"]
             if method == "autograd":
-                nets = stacked_to_modules(arch, ws, bs)
+                nets = stacked_to_modules(arch, ws, bs, sc)
                 scores = [naswot_score(n, x, k=k, method="autograd") for n in nets]
             else:
-                jac = _stacked_jacobian(ws, bs, acts, x)
+                jac = _stacked_jacobian(ws, bs, acts, x, sc)
                 scores = score_from_jacobian(jac, k=k).tolist()
             return mean_minus_std(scores), [float(s) for s in scores]
 
