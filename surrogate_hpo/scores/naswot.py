@@ -31,7 +31,16 @@ activations (everything :func:`~surrogate_hpo.model.network.build_mlp` makes) ge
 Jacobian by an explicit backward pass in batched matrix products, ``T`` initialisations
 at a time, with no autograd graph; anything else falls back to autograd
 (``x.requires_grad_() ; net(x).sum().backward()``). Eigenvalues of all ``T``
-correlation matrices come from one batched ``eigvalsh``.
+correlation matrices come from one batched ``eigvalsh``. For an :class:`Architecture`
+the ``T`` weight sets are drawn straight into stacked, matmul-friendly tensors (numpy
+PCG64, faster than ``torch.rand`` here) -- no modules are built -- and the output layer's
+forward pass is skipped (only its column sums enter ``J``). What remains is the
+unavoidable work: drawing the weights and the forward/backward matrix products, which
+dominate for wide networks; ``weights="pool"`` removes the drawing (common random numbers,
+see :class:`UniformPool`). MALA's objective additionally builds modules, goes through a
+``DataLoader``, computes weight gradients it never uses and calls the general ``eig``;
+``benchmarks/naswot_speed.py`` measures both side by side. Small ops run best on one
+thread (``threads=1``, which Ray's one-CPU trials get anyway).
 """
 
 from __future__ import annotations
