@@ -17,6 +17,7 @@ from .integration import (
     entropy_weights,
     hat_interpolate,
     integration_weights,
+    kernel_variance,
     occupation_weights,
 )
 from .ewald import ewald_energy
@@ -50,6 +51,7 @@ __all__ = [
     "hartree_potential",
     "hat_interpolate",
     "integration_weights",
+    "kernel_variance",
     "lda_pz",
     "number_of_electrons",
     "observables",

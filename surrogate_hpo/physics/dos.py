@@ -48,10 +48,14 @@ def density_from_ldos(
     energy_grid: EnergyGrid | dict,
     fermi_energy: float,
     temperature: float,
+    *,
+    broadening_variance: float = 0.0,
 ) -> np.ndarray:
     """Electron density ``n(r) = \\int LDOS(r, E) f(E) dE`` in 1/Å^3, shape ``ldos.shape[:-1]``.
 
-    Exact for the piecewise-linear (hat) LDOS, see ``integration``.
+    Exact for the piecewise-linear (hat) LDOS, see ``integration`` (also for
+    ``broadening_variance``, eV^2).
     """
     grid = as_energy_grid(energy_grid)
-    return apply_weights(ldos, occupation_weights(grid, fermi_energy, temperature))
+    w = occupation_weights(grid, fermi_energy, temperature, broadening_variance=broadening_variance)
+    return apply_weights(ldos, w)

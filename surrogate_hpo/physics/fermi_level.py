@@ -14,12 +14,19 @@ FERMI_XTOL = 1e-10
 
 
 def number_of_electrons(
-    dos: np.ndarray, energy_grid: EnergyGrid | dict, fermi_energy: float, temperature: float
+    dos: np.ndarray,
+    energy_grid: EnergyGrid | dict,
+    fermi_energy: float,
+    temperature: float,
+    *,
+    broadening_variance: float = 0.0,
 ) -> float:
-    """``N = \\int D(E) f(E; E_F, T) dE`` for a DOS ``(nE,)`` in 1/eV (exact, hat convention)."""
+    """``N = \\int D(E) f(E; E_F, T) dE`` for a DOS ``(nE,)`` in 1/eV (exact, hat convention;
+    ``broadening_variance`` in eV^2, see ``integration_weights``)."""
     grid = as_energy_grid(energy_grid)
     dos = np.asarray(dos, dtype=np.float64)
-    return float(dos @ occupation_weights(grid, fermi_energy, temperature))
+    w = occupation_weights(grid, fermi_energy, temperature, broadening_variance=broadening_variance)
+    return float(dos @ w)
 
 
 def fermi_energy_from_dos(
@@ -29,6 +36,7 @@ def fermi_energy_from_dos(
     n_electrons: float,
     *,
     xtol: float = FERMI_XTOL,
+    broadening_variance: float = 0.0,
 ) -> float:
     """Fermi level (eV): the root of ``N(E_F) = n_electrons``.
 
@@ -36,7 +44,9 @@ def fermi_energy_from_dos(
     40 ``k_B T`` on either side, so it always contains the root when one exists; Brent's
     method then converges to ``xtol`` (default 1e-10 eV). Raises ``ValueError`` when the
     DOS holds fewer than ``n_electrons`` electrons in total (or none can be bracketed,
-    e.g. for a DOS that is negative somewhere).
+    e.g. for a DOS that is negative somewhere). ``broadening_variance`` (eV^2): see
+    ``integration_weights`` (N(E_F) may then be non-monotonic near sharp peaks; Brent
+    still returns a root inside the bracket).
     """
     grid = as_energy_grid(energy_grid)
     dos = np.asarray(dos, dtype=np.float64)
@@ -47,7 +57,8 @@ def fermi_energy_from_dos(
     lo, hi = grid.offset - pad, grid.end + pad
 
     def excess(mu: float) -> float:
-        return float(dos @ occupation_weights(grid, mu, temperature)) - n_electrons
+        w = occupation_weights(grid, mu, temperature, broadening_variance=broadening_variance)
+        return float(dos @ w) - n_electrons
 
     f_lo, f_hi = excess(lo), excess(hi)
     if not (f_lo <= 0.0 <= f_hi):

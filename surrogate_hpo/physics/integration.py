@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .energy_grid import EnergyGrid
-from .fermi import thermal_energy
+from .fermi import entropy_integrand, fermi_function, thermal_energy
 from .polylog import li_neg_exp
 
 _PI2 = np.pi**2
@@ -66,14 +66,47 @@ def _hat_at_fermi(s: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - np.abs(s))
 
 
+def kernel_variance(width: float, kernel: str = "fermi-dirac") -> float:
+    """Variance (eV^2) of an LDOS broadening kernel of width ``width`` (eV), as used by
+    ``pp.x`` (``degauss_ldos``): ``"fermi-dirac"`` (-df/dE, pp.x with FD smearing):
+    ``pi^2 w^2 / 3``; ``"gaussian"`` (``exp(-(E/w)^2) / (w sqrt(pi))``): ``w^2 / 2``."""
+    k = kernel.lower().replace("_", "-")
+    if k in ("fermi-dirac", "fd", "fermi"):
+        return float(np.pi**2 * width * width / 3.0)
+    if k in ("gaussian", "gauss"):
+        return float(width * width / 2.0)
+    raise ValueError(f"unknown broadening kernel {kernel!r} (fermi-dirac or gaussian)")
+
+
+def _curvature_correction(
+    values_at_nodes: np.ndarray, h: float, broadening_variance: float
+) -> np.ndarray:
+    """``-(v/2) \\int phi_i g'' dE = -(v/2) (g_{i+1} - 2 g_i + g_{i-1}) / h`` (exact for hats)."""
+    return -0.5 * broadening_variance * _second_difference(values_at_nodes) / h
+
+
+def _check_variance(broadening_variance: float) -> float:
+    v = float(broadening_variance)
+    if not v >= 0.0:
+        raise ValueError(f"broadening_variance must be >= 0 eV^2, got {broadening_variance}")
+    return v
+
+
 def occupation_weights(
-    energy_grid: EnergyGrid, fermi_energy: float, temperature: float
+    energy_grid: EnergyGrid,
+    fermi_energy: float,
+    temperature: float,
+    *,
+    broadening_variance: float = 0.0,
 ) -> np.ndarray:
     """Weights ``w_i = \\int phi_i(E) f(E) dE`` (eV), shape ``(n,)``.
 
     ``sum_i D_i w_i`` is the number of electrons for a DOS in 1/eV, and
     ``ldos @ w`` the electron density for an LDOS in 1/(eV Å^3).
+    ``broadening_variance`` (eV^2, default 0: MALA's plain integral): see
+    :func:`integration_weights`.
     """
+    v = _check_variance(broadening_variance)
     h = float(energy_grid.spacing)
     s, rel = _nodes(energy_grid, fermi_energy)
     q, _ = _step_fractions(s)
@@ -85,6 +118,9 @@ def occupation_weights(
         # odd second antiderivative of c = f - theta: sgn(x) (-pi^2/12 - Li2(-e^-|x|))
         g = np.sign(x) * (-_PI2 / 12 - li_neg_exp(2, ax))
         w = w + (kt * kt / h) * _second_difference(g)
+    if v > 0.0:
+        f_nodes = fermi_function(float(fermi_energy) + rel, fermi_energy, temperature)
+        w = w + _curvature_correction(f_nodes, h, v)
     return w
 
 
@@ -105,6 +141,7 @@ class IntegrationWeights:
     entropy: np.ndarray
     fermi_energy: float
     temperature: float
+    broadening_variance: float = 0.0
 
     @property
     def kt(self) -> float:
@@ -112,9 +149,23 @@ class IntegrationWeights:
 
 
 def integration_weights(
-    energy_grid: EnergyGrid, fermi_energy: float, temperature: float
+    energy_grid: EnergyGrid,
+    fermi_energy: float,
+    temperature: float,
+    *,
+    broadening_variance: float = 0.0,
 ) -> IntegrationWeights:
-    """Occupation, band-energy and entropy weights in one pass (see module docstring)."""
+    """Occupation, band-energy and entropy weights in one pass (see module docstring).
+
+    ``broadening_variance`` (eV^2): an LDOS from DFT is the true one convolved with a
+    kernel K of this variance (pp.x's ``degauss_ldos``, see :func:`kernel_variance`).
+    As ``\\int (D*K) g = \\int D (K*g)`` and ``K*g = g + v/2 g'' + O(v^2)``, integrating
+    the broadened LDOS against ``g - v/2 g''`` removes the broadening error to second
+    order (for Al at w = 0.1 eV: band energy from -11 to -1 meV/atom against QE).
+    ``\\int phi_i g''`` is exact: the second difference of g at the nodes over h. Default
+    0: the plain integral (MALA's convention).
+    """
+    v = _check_variance(broadening_variance)
     h = float(energy_grid.spacing)
     mu = float(fermi_energy)
     s, rel = _nodes(energy_grid, mu)
@@ -137,27 +188,38 @@ def integration_weights(
         w_x = w_x + (kt**3 / h) * _second_difference(g_xc) + (kt * kt * _PI2 / 6) * hat_mu
         w_s = (kt * kt / h) * _second_difference(g_s) - (kt * _PI2 / 3) * hat_mu
     w_e = mu * w_f + w_x
+    if v > 0.0:
+        e_nodes = mu + rel
+        f_nodes = fermi_function(e_nodes, mu, temperature)
+        w_f = w_f + _curvature_correction(f_nodes, h, v)
+        w_e = w_e + _curvature_correction(e_nodes * f_nodes, h, v)
+        w_s = w_s + _curvature_correction(entropy_integrand(e_nodes, mu, temperature), h, v)
     return IntegrationWeights(
         occupation=w_f,
         band_energy=w_e,
         entropy=w_s,
         fermi_energy=mu,
         temperature=float(temperature),
+        broadening_variance=v,
     )
 
 
 def band_energy_weights(
-    energy_grid: EnergyGrid, fermi_energy: float, temperature: float
+    energy_grid: EnergyGrid, fermi_energy: float, temperature: float, *, broadening_variance: float = 0.0
 ) -> np.ndarray:
     """Weights ``\\int phi_i(E) E f(E) dE`` (eV^2): ``sum_i D_i w_i`` is the band energy."""
-    return integration_weights(energy_grid, fermi_energy, temperature).band_energy
+    return integration_weights(
+        energy_grid, fermi_energy, temperature, broadening_variance=broadening_variance
+    ).band_energy
 
 
 def entropy_weights(
-    energy_grid: EnergyGrid, fermi_energy: float, temperature: float
+    energy_grid: EnergyGrid, fermi_energy: float, temperature: float, *, broadening_variance: float = 0.0
 ) -> np.ndarray:
     """Weights ``\\int phi_i(E) s(E) dE`` (eV): ``-TS = k_B T sum_i D_i w_i`` (eV)."""
-    return integration_weights(energy_grid, fermi_energy, temperature).entropy
+    return integration_weights(
+        energy_grid, fermi_energy, temperature, broadening_variance=broadening_variance
+    ).entropy
 
 
 def hat_interpolate(values: np.ndarray, energy_grid: EnergyGrid, energy: np.ndarray) -> np.ndarray:

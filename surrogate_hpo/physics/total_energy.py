@@ -75,6 +75,7 @@ def total_free_energy(
     symbols: Sequence[str] | None = None,
     fermi_energy: float | None = None,
     ecutrho_ry: float | None = None,
+    broadening_variance: float = 0.0,
     return_density: bool = False,
 ) -> dict[str, Any]:
     """Every term of the total free energy from an LDOS ``(nx, ny, nz, nE)`` in 1/(eV Å^3).
@@ -88,6 +89,10 @@ def total_free_energy(
         fermi_energy: use this Fermi level (eV) instead of the self-consistent one.
         ecutrho_ry: keep only density G vectors inside QE's ``ecutrho`` sphere (Ry) in the
             Hartree energy; ``None`` uses the full FFT grid.
+        broadening_variance: variance (eV^2) of the kernel that broadened the LDOS
+            (``kernel_variance(degauss_ldos)``): removes the broadening error of the band
+            energy, Fermi level, density and entropy to second order. Default 0: the plain
+            integral (MALA's convention).
 
     Returns (eV unless stated): ``fermi_energy``, ``number_of_electrons``, ``band``,
     ``hartree``, ``xc``, ``xc_potential_integral``, ``ewald``, ``entropy`` (-TS),
@@ -114,8 +119,10 @@ def total_free_energy(
 
     dos = dos_from_ldos(ldos, voxel_volume)
     if fermi_energy is None:
-        fermi_energy = fermi_energy_from_dos(dos, grid, temperature, n_electrons)
-    w = integration_weights(grid, fermi_energy, temperature)
+        fermi_energy = fermi_energy_from_dos(
+            dos, grid, temperature, n_electrons, broadening_variance=broadening_variance
+        )
+    w = integration_weights(grid, fermi_energy, temperature, broadening_variance=broadening_variance)
     density = apply_weights(ldos, w.occupation)
 
     band = float(dos @ w.band_energy)
