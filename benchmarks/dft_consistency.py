@@ -172,6 +172,26 @@ def evaluate(name: str, info: dict, ldos: np.ndarray) -> dict[str, Any]:
     }
 
 
+NOTES = """## How to read this
+
+* The Ewald term depends only on the ions: it matches QE to ~0.01 meV (QE converts Å with
+  its own Bohr constant). Hartree and xc are functionals of the density from the LDOS and
+  match to about 1 meV/atom; ``-\\int (v_H + v_xc) n`` matches to a few meV per cell.
+* The band energy carries the deviation of the one-electron term and hence of the total.
+  pp.x writes the LDOS convolved with the kernel of the SCF smearing (the Fermi-Dirac
+  derivative of width ``degauss_ldos``, variance ``pi^2 w^2 / 3``), so states within a
+  kernel width of E_F are smeared across it. To second order that lowers the band energy
+  at fixed electron count by ``sigma_K^2 / 2 * D(E_F)`` (the "broadening estimate") and moves
+  the self-consistent Fermi level (``-sigma_K^2/2 * D'/D``). k-point sampling does not
+  enter: the LDOS and QE's eigenvalue sums use the same k-points.
+* The "broadening-corrected" rows integrate the LDOS against ``g - sigma_K^2/2 g''``
+  instead of ``g`` (``broadening_variance`` in ``surrogate_hpo.physics``), which removes
+  that error to second order. What remains is the linear interpolation of the LDOS on an
+  energy grid about as coarse as the kernel, plus the 12-bit mantissa rounding of the
+  bundled LDOS. The plain rows are MALA's convention and what a surrogate is trained against.
+"""
+
+
 def fmt(x: float | None, spec: str) -> str:
     return "—" if x is None else format(x, spec)
 
@@ -256,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
           f"Machine: {payload['machine']['node']}, {payload['machine']['cpu_count']} CPUs, "
           f"{payload['machine']['platform']}", "", f"Command: `{payload['command']}`", ""]
     md += [table(r) for r in results]
-    md += [f"**{summary_line}.**", ""]
+    md += [f"**{summary_line}.**", "", NOTES]
     (args.out_dir / "dft_consistency.md").write_text("\n".join(md))
     return 0
 
