@@ -146,15 +146,16 @@ def correlation_matrix(jac: torch.Tensor) -> torch.Tensor:
     included (see module docstring).
     """
     j = jac.to(torch.float64)
-    finite = torch.isfinite(j).all(dim=-1)
-    j = torch.where(finite.unsqueeze(-1), j, torch.zeros((), dtype=j.dtype, device=j.device))
-    jm = j - j.mean(dim=-1, keepdim=True)
+    mean = j.mean(dim=-1, keepdim=True)
+    jm = j - mean
     norm = torch.linalg.vector_norm(jm, dim=-1)
-    # zero variance: exactly zero, or rounding-level relative to the row's magnitude
-    scale = j.abs().amax(dim=-1)
-    ok = finite & (norm > 1e-12 * scale * math.sqrt(j.shape[-1])) & (norm > 0)
+    # zero variance: exactly, or at rounding level relative to the row's mean (a constant
+    # float32 row can pick up an ulp when centred in float64); NaN norms compare False
+    ok = norm > 1e-10 * math.sqrt(j.shape[-1]) * mean.squeeze(-1).abs()
+    ok &= norm > 0
     inv = torch.where(ok, 1.0 / torch.where(ok, norm, torch.ones_like(norm)), torch.zeros_like(norm))
-    z = jm * inv.unsqueeze(-1)
+    # rows of non-finite or zero-variance Jacobians -> 0 (inf * 0 = NaN -> 0)
+    z = (jm * inv.unsqueeze(-1)).nan_to_num_(0.0, 0.0, 0.0)
     c = z @ z.transpose(-1, -2)
     return c.clamp_(-1.0, 1.0)
 

@@ -70,6 +70,11 @@ def test_zero_variance_rows_do_not_give_nan(batch):
     assert float(score_from_jacobian(j0)) < float(score_from_jacobian(j))
     jn = j.clone()
     jn[4, 2] = float("nan")
+    jn[5, 1] = float("inf")
+    jn[6] = 0.3  # constant non-zero row: no variance either
+    cn = correlation_matrix(jn.float())
+    assert torch.isfinite(cn).all()
+    np.testing.assert_allclose(cn.diagonal().numpy(), [1, 1, 1, 1, 0, 0, 0, 1, 1, 1], atol=1e-12)
     assert math.isfinite(float(score_from_jacobian(jn)))
 
 
