@@ -20,6 +20,10 @@ G(E_{i-1})`` over ``h``, with ``G`` a second antiderivative built from ``Li_2`` 
 Sommerfeld-like kink terms ``∝ phi_i(E_F)``. At ``T = 0`` only the step parts remain.
 All weights are in eV (``eV^2`` for ``band_energy_weights``); they apply to any array
 whose last axis is the energy grid: ``density = ldos @ w``.
+
+Optionally (``broadening_variance`` > 0) the integrand ``g`` is replaced by
+``g - v/2 g''``, which undoes, to second order, the broadening of a DFT LDOS by a kernel
+of variance ``v`` (pp.x's ``degauss_ldos``); ``\\int phi_i g''`` is exact for hats.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .energy_grid import EnergyGrid
+from .energy_grid import EnergyGrid, as_energy_grid
 from .fermi import entropy_integrand, fermi_function, thermal_energy
 from .polylog import li_neg_exp
 
@@ -107,6 +111,7 @@ def occupation_weights(
     :func:`integration_weights`.
     """
     v = _check_variance(broadening_variance)
+    energy_grid = as_energy_grid(energy_grid)
     h = float(energy_grid.spacing)
     s, rel = _nodes(energy_grid, fermi_energy)
     q, _ = _step_fractions(s)
@@ -166,6 +171,7 @@ def integration_weights(
     0: the plain integral (MALA's convention).
     """
     v = _check_variance(broadening_variance)
+    energy_grid = as_energy_grid(energy_grid)
     h = float(energy_grid.spacing)
     mu = float(fermi_energy)
     s, rel = _nodes(energy_grid, mu)
@@ -223,10 +229,9 @@ def entropy_weights(
 
 
 def hat_interpolate(values: np.ndarray, energy_grid: EnergyGrid, energy: np.ndarray) -> np.ndarray:
-    """The piecewise-linear function defined by grid ``values`` (last axis), at ``energy``
+    """The piecewise-linear function defined by grid ``values`` ``(nE,)``, at ``energy``
     (eV): linear between grid points, ramping to zero one spacing beyond both ends."""
-    e = np.concatenate(
-        [[energy_grid.offset - energy_grid.spacing], energy_grid.values, [energy_grid.end + energy_grid.spacing]]
-    )
+    grid = as_energy_grid(energy_grid)
+    e = np.concatenate([[grid.offset - grid.spacing], grid.values, [grid.end + grid.spacing]])
     v = np.concatenate([[0.0], np.asarray(values, dtype=np.float64), [0.0]])
     return np.interp(energy, e, v, left=0.0, right=0.0)

@@ -52,7 +52,9 @@ def test_hartree_non_orthogonal_cell_matches_orthogonal():
     cubic = np.eye(3) * a
     dens_c, _ = periodic_gaussian(a, n, sigma, 1.0, cubic)
     # fcc lattice of Gaussians in the cube: add three face-centred copies by rolling
-    dens_fcc = dens_c + sum(np.roll(dens_c, s, axis=(0, 1, 2)) for s in [(0, n // 2, n // 2), (n // 2, 0, n // 2), (n // 2, n // 2, 0)])
+    half = n // 2
+    faces = [(0, half, half), (half, 0, half), (half, half, 0)]
+    dens_fcc = dens_c + sum(np.roll(dens_c, s, axis=(0, 1, 2)) for s in faces)
     e_cubic = hartree_energy(dens_fcc, cubic)
     prim = 0.5 * a * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=float)
     dens_p, _ = periodic_gaussian(None, n, sigma, 1.0, prim)
