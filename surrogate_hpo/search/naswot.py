@@ -112,6 +112,22 @@ def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
     return rows_of
 
 
+def candidates_per_trial(setting: Any, n_candidates: int, cluster: dict[str, Any],
+                         trials_per_slot: int = 4) -> int:
+    """Chunk size: an int as given, or ``"auto"``: about ``trials_per_slot`` trials per
+    concurrent trial slot of the running Ray cluster (few trials = little Tune overhead,
+    yet a progress line every quarter of the stage)."""
+    if setting not in (None, "auto"):
+        return max(1, int(setting))
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 1.0)) if ray.is_initialized() else 1.0
+    slots = max(1, int(cpus // max(float(cluster.get("cpus_per_trial", 1)), 1e-9)))
+    if cluster.get("max_concurrent_trials"):
+        slots = min(slots, int(cluster["max_concurrent_trials"]))
+    return max(1, -(-n_candidates // (slots * trials_per_slot)))
+
+
 def _candidates_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Per-candidate rows a NASWOT trial reported."""
     return json.loads(result.get("candidates_json") or "[]")
@@ -123,17 +139,19 @@ def n_parameters(c: Candidate, n_in: int, n_out: int) -> int:
     return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
 
 
-def run(ctx: StudyContext) -> MethodOutcome:
-    """Score the whole architecture grid, pick the best, keep the fixed training policy."""
+def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> MethodOutcome:
+    """Score the whole architecture grid (or ``candidates``), pick the best, keep the fixed
+    training policy."""
     m = ctx.method_cfg
-    candidates = ctx.space.candidates()
+    candidates = ctx.space.candidates() if candidates is None else candidates
     n_in, n_out = ctx.data.n_features, ctx.data.n_energies
     batch_size = int(m.get("batch_size", 64))
     if batch_size > n_in:
         print(f"[naswot] method.batch_size={batch_size} > {n_in} descriptors: using {n_in} (DESIGN.md §5)")
         batch_size = n_in
     batch = ctx.data.naswot_batch(batch_size, ctx.seed)
-    bounds = chunk_bounds(len(candidates), int(m.get("candidates_per_trial", 64)))
+    bounds = chunk_bounds(len(candidates), candidates_per_trial(m.get("candidates_per_trial", "auto"),
+                                                                len(candidates), ctx.cluster_cfg))
     direction = str(m.get("direction", "max"))
     writer = ResultsWriter(ctx.study_dir, STAGE, _rows_of(candidates, n_in, n_out), metric="score",
                            mode=direction, key=("candidate_id",))

@@ -98,8 +98,8 @@ def _rows(snapshots: list[Snapshot], field: str, indices: list[np.ndarray | None
     return np.concatenate(blocks, axis=0)
 
 
-def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
-    """Load, check, split and scale the data of ``data_cfg`` (raises ConfigError/DataError)."""
+def load_snapshot_set(data_cfg: Mapping[str, Any]) -> tuple[Path, SnapshotSet]:
+    """Find, load and check the snapshots of ``data_cfg`` (raises ConfigError/DataError)."""
     path = resolve_data_path(data_cfg)
     energy_grid = data_cfg.get("energy_grid")
     sset = SnapshotSet.from_directory(
@@ -112,6 +112,11 @@ def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
         n_electrons=data_cfg.get("n_electrons"),
         voxel=data_cfg.get("voxel"),
     )
+    return path, sset
+
+
+def scale_snapshot_set(path: Path, sset: SnapshotSet, data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
+    """Fit the scalers on the training split only and build the scaled rows trials use."""
     x_scaler, y_scaler = fit_scalers(
         sset, str(data_cfg.get("input_scaling", "feature-wise-standard")), str(data_cfg.get("output_scaling", "minmax"))
     )
@@ -134,4 +139,10 @@ def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
     )
 
 
-__all__ = ["PreparedData", "prepare_data", "resolve_data_path", "DataError"]
+def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
+    """Load, check, split and scale the data of ``data_cfg`` (raises ConfigError/DataError)."""
+    path, sset = load_snapshot_set(data_cfg)
+    return scale_snapshot_set(path, sset, data_cfg, seed=seed)
+
+
+__all__ = ["PreparedData", "prepare_data", "load_snapshot_set", "scale_snapshot_set", "resolve_data_path", "DataError"]

@@ -58,7 +58,13 @@ def start_ray(cluster: Mapping[str, Any]) -> None:
     if ray.is_initialized():
         return
     address = cluster.get("address")
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "logging_level": "WARNING"}
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": True,
+        "logging_level": "WARNING",
+        # workers import torch / Ray Tune as they start, while the driver loads data
+        "runtime_env": {"worker_process_setup_hook": "surrogate_hpo.study.worker_setup.preload_imports"},
+    }
     if address in (None, "", "local"):
         if cluster.get("num_cpus") is not None:
             kwargs["num_cpus"] = int(cluster["num_cpus"])
