@@ -61,7 +61,8 @@ class TrainingConfig:
             raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
         if not 0 < self.lr_decay_factor < 1:
             raise ValueError(f"lr_decay_factor must be in (0, 1), got {self.lr_decay_factor}")
-        if self.device not in ("cpu", "cuda", "auto") and not str(self.device).startswith("cuda:"):
+        self.device = str(self.device)  # accepts torch.device too
+        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -117,3 +117,9 @@ def test_config_validation():
     with pytest.raises(ValueError, match="unknown TrainingConfig keys"):
         TrainingConfig.from_dict({"learning_rate": 1e-3, "lr": 1})
     assert TrainingConfig.from_dict(TrainingConfig().to_dict()) == TrainingConfig()
+
+
+def test_config_accepts_torch_device():
+    assert TrainingConfig(device=torch.device("cpu")).device == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        TrainingConfig(device="tpu")
