@@ -323,6 +323,7 @@ def machine_info() -> dict[str, Any]:
     return {"node": platform.node(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "processor": platform.processor(), "python": platform.python_version(), "torch": torch.__version__,
             "torch_threads_default": torch.get_num_threads(),
+            "load_average_1_5_15min": list(os.getloadavg()),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -344,6 +345,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     res["scoring"] = bench_scoring(n_candidates=args.candidates, repeats=args.repeats, n_inits=args.inits,
                                    batch_size=args.batch_size, n_outputs=args.outputs, k=args.k,
                                    threads=args.threads, seed=args.seed, with_mala=not args.no_mala)
+    res["machine"]["load_average_after"] = list(os.getloadavg())
     print_table(res["scoring"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1) + "\n")
