@@ -18,7 +18,9 @@ Mean score over ``T`` initialisations: ``S' = mean(S) - std(S)`` (population std
 
 Batch size: ``C`` has rank ``<= min(B, F)``, so ``B > F`` only adds zero eigenvalues that
 swamp every other term. Larger batches are clipped to the first ``F`` rows with a
-warning (``on_large_batch="clip"``) or rejected (``"raise"``).
+warning (``on_large_batch="clip"``) or rejected (``"raise"``). (Centring each row removes
+one more dimension, so ``B = F`` still yields one zero eigenvalue; prefer ``B < F``,
+e.g. the default 64 for F = 91.)
 
 Zero-variance Jacobian rows (e.g. a point where every ReLU is dead, so ``J_i = 0``)
 have an undefined correlation (numpy and MALA give NaN). Here such a row and column of
