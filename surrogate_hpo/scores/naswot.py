@@ -360,9 +360,10 @@ def _init_stacked(
     off = 0
     if pool is not None:
         need = n_inits * sum(fi * fo + fo for fi, fo in pairs)
-        if need > pool.size:
-            raise ValueError(f"weight pool of {pool.size} numbers too small for {need}")
-        off = int(rng.integers(0, pool.size - need + 1))
+        if need > pool.size // 2:  # too large to share usefully: draw fresh weights
+            pool = None
+        else:
+            off = int(rng.integers(0, pool.size - need + 1))
     for fan_in, fan_out in pairs:
         bound = 1.0 / math.sqrt(fan_in)
         if pool is None:
@@ -449,7 +450,8 @@ def naswot_mean_score(
             'pool' takes them as windows of a process-wide pool of U(-1, 1) numbers
             (:class:`UniformPool`, 64 MiB, filled lazily; offset chosen from ``seed``): the
             same distribution per candidate, no drawing cost, and common random numbers
-            across candidates. Both are repeatable for a given ``seed``.
+            across candidates (networks needing over half the pool get fresh weights).
+            Both are repeatable for a given ``seed``.
 
     Returns:
         ``(S', scores)``; ``S' = -inf`` if any score is NaN.
