@@ -57,7 +57,7 @@ class GenerateConfig:
     keep_pw_output: bool = False  # also write <name>.pw.out (pw.x text output)
     first_index: int = 0
     temperature: float = 298.0  # K: MD thermostat and electronic (Fermi-Dirac) temperature
-    min_electron_check: float = 0.05  # max allowed relative deviation of the LDOS electron count
+    electron_count_tolerance: float = 0.05  # max allowed relative deviation of the LDOS electron count
     md: MDSettings = field(default_factory=MDSettings)
     qe: QESettings = field(default_factory=QESettings)
     ldos: LDOSSettings = field(default_factory=LDOSSettings)
@@ -189,7 +189,7 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
         n_ldos = electrons_from_ldos(ldos, egrid, voxel_volume=vvol, fermi_energy=e_fermi,
                                      temperature=cfg.temperature)
         rel = abs(n_ldos - n_electrons) / n_electrons
-        if rel > cfg.min_electron_check:
+        if rel > cfg.electron_count_tolerance:
             raise QEError(
                 f"LDOS integrates to {n_ldos:.3f} electrons instead of {n_electrons:g} "
                 f"({100 * rel:.1f}% off): energy window, broadening or units are wrong"
@@ -237,7 +237,8 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
                 "ldos": {"tool": "pp.x plot_num=3", "degauss_ldos_ev": cfg.ldos.broadening,
                          "kernel": "Fermi-Dirac derivative (pp.x uses the SCF smearing), width degauss_ldos",
                          "units": "1/(eV*Angstrom^3), converted from 1/(Ry*bohr^3)"},
-                "md": {**dataclasses.asdict(cfg.md), "step": atoms.info.get("md_step"),
+                "md": {**dataclasses.asdict(cfg.md), "temperature": float(cfg.temperature),
+                       "step": atoms.info.get("md_step"),
                        "kinetic_temperature": atoms.info.get("md_temperature")},
                 "software": _versions(),
                 "timings_s": timings,
