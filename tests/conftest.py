@@ -40,3 +40,12 @@ def synthetic_dir(tmp_path_factory) -> Path:
     from synthetic_study_data import write_synthetic_set
 
     return write_synthetic_set(tmp_path_factory.mktemp("synthetic_mala"))
+
+
+@pytest.fixture(scope="session")
+def sample_data():
+    """The bundled Al set, materialised (LAMMPS descriptors) once into the user cache."""
+    from surrogate_hpo.study.prepared_data import prepare_data
+
+    cfg = compose_config(["data=sample"])["data"]
+    return prepare_data({**cfg, "max_train_points_per_snapshot": 3000}, seed=0)

@@ -19,21 +19,28 @@ from .. import physics
 MEV_PER_EV = 1000.0
 
 
-def snapshot_energies(snapshot: Snapshot, ldos: np.ndarray, *, total_energy: bool) -> dict[str, float]:
+def snapshot_energies(snapshot: Snapshot, ldos: np.ndarray, *, total_energy: bool,
+                      fallback_fermi_energy: float | None = None) -> dict[str, float]:
     """Band energy, Fermi level (and total free energy if asked and possible) in eV.
 
     ``ldos`` is the snapshot's LDOS (predicted or DFT), ``(n_points, nE)`` or gridded,
-    in 1/(eV·Å³).
+    in 1/(eV·Å³). The Fermi level is solved for the electron count; when the LDOS cannot
+    hold that many electrons (e.g. an untrained network) and ``fallback_fermi_energy`` is
+    given, that level is used instead and ``fermi_fallback`` is 1 in the result.
     """
     rows = np.asarray(ldos, dtype=np.float64).reshape(-1, snapshot.n_energies)
-    obs = physics.observables(
-        rows,
-        energy_grid=snapshot.energy_grid,
-        voxel_volume=snapshot.voxel_volume,
-        temperature=snapshot.temperature,
-        n_electrons=snapshot.n_electrons,
-    )
-    out = {"band_energy": float(obs["band_energy"]), "fermi_energy": float(obs["fermi_energy"])}
+    kwargs = dict(energy_grid=snapshot.energy_grid, voxel_volume=snapshot.voxel_volume,
+                  temperature=snapshot.temperature, n_electrons=snapshot.n_electrons)
+    fallback = 0.0
+    try:
+        obs = physics.observables(rows, **kwargs)
+    except ValueError:
+        if fallback_fermi_energy is None:
+            raise
+        obs = physics.observables(rows, **kwargs, fermi_energy=fallback_fermi_energy)
+        fallback = 1.0
+    out = {"band_energy": float(obs["band_energy"]), "fermi_energy": float(obs["fermi_energy"]),
+           "fermi_fallback": fallback}
     if total_energy and can_compute_total_energy(snapshot):
         terms = physics.total_free_energy(
             rows.reshape(*snapshot.grid_shape, snapshot.n_energies),
@@ -44,6 +51,7 @@ def snapshot_energies(snapshot: Snapshot, ldos: np.ndarray, *, total_energy: boo
             valence_charges=valence_charges(snapshot),
             temperature=snapshot.temperature,
             n_electrons=snapshot.n_electrons,
+            fermi_energy=out["fermi_energy"],
         )
         out["total_free_energy"] = float(terms["total"])
     return out
@@ -77,17 +85,26 @@ class EnergyEvaluator:
     def errors(self, predict: Callable[[Snapshot], np.ndarray]) -> dict[str, Any]:
         """MAE over snapshots in meV/atom, plus per-snapshot signed errors.
 
+        Keys: ``band_energy_mae_mev_per_atom``, ``total_free_energy_mae_mev_per_atom`` (if
+        computed), ``fermi_energy_mae_mev`` (meV, not per atom), ``*_errors_mev_per_atom`` lists, and ``fermi_fallbacks`` (snapshots whose predicted
+        LDOS could not hold the electrons; their energies use the reference Fermi level).
+
         ``predict(snapshot)`` returns that snapshot's predicted LDOS in 1/(eV·Å³).
         """
         per: dict[str, list[float]] = {}
+        fermi: list[float] = []
         for snap, ref in zip(self.snapshots, self.references):
-            got = snapshot_energies(snap, predict(snap), total_energy=self.total_energy)
+            got = snapshot_energies(snap, predict(snap), total_energy=self.total_energy,
+                                    fallback_fermi_energy=ref["fermi_energy"])
+            per.setdefault("fermi_fallback", []).append(got["fermi_fallback"])
             n_atoms = max(snap.n_atoms, 1)
+            fermi.append((got["fermi_energy"] - ref["fermi_energy"]) * MEV_PER_EV)
             for key in ("band_energy", "total_free_energy"):
                 if key in got and key in ref:
                     per.setdefault(key, []).append((got[key] - ref[key]) / n_atoms * MEV_PER_EV)
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"fermi_fallbacks": int(sum(per.pop("fermi_fallback", [])))}
         for key, errs in per.items():
             out[f"{key}_mae_mev_per_atom"] = float(np.mean(np.abs(errs)))
             out[f"{key}_errors_mev_per_atom"] = [float(e) for e in errs]
+        out["fermi_energy_mae_mev"] = float(np.mean(np.abs(fermi))) if fermi else float("nan")
         return out
