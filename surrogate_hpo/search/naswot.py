@@ -69,7 +69,7 @@ def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: 
     start, stop = int(config["chunk"]["start"]), int(config["chunk"]["stop"])
     t0 = time.perf_counter()
     rows = score_candidates(
-        [(i, candidates[i]) for i in range(start, stop)], batch,
+        [(i, candidates[i]) for i in range(start, stop)], np.array(batch),  # object-store arrays are read-only
         n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed,
     )
     tune.report(

@@ -60,7 +60,9 @@ def start_ray(cluster: Mapping[str, Any]) -> None:
     address = cluster.get("address")
     kwargs: dict[str, Any] = {
         "include_dashboard": False,
-        "log_to_driver": True,
+        # trial output stays in Tune's trial folders (errors in error.txt, summarised on
+        # the console); forwarding it would bury the progress lines
+        "log_to_driver": False,
         "logging_level": "WARNING",
         # workers import torch / Ray Tune as they start, while the driver loads data
         "runtime_env": {"worker_process_setup_hook": "surrogate_hpo.study.worker_setup.preload_imports"},
