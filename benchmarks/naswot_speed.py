@@ -1,9 +1,10 @@
 """NASWOT speed and agreement: surrogate_hpo vs MALA, side by side on one machine.
 
 Section 1 (``bench_scoring``): for candidate architectures drawn from the default search
-space (F=91 inputs, nE=70 outputs, 2-4 hidden layers, widths {32..512}, activations
-{sigmoid, relu, leakyrelu, tanh} per layer), the NASWOT mean score over T=5
-initialisations with batch B=64 is computed by
+space (``conf/search_space/default.yaml``: 2-3 hidden layers, widths {32, 64, 128},
+activations {sigmoid, relu, leakyrelu, tanh} per layer; ``--space wide``: 2-4 layers,
+widths up to 512), F=91 inputs and nE=84 outputs as in the bundled data, the NASWOT mean
+score over T=5 initialisations with batch B=64 is computed by
 
 * ``ours``: :func:`surrogate_hpo.scores.naswot_mean_score` (Architecture path: batched
   weights, explicit Jacobians, one batched ``eigvalsh``);
@@ -19,7 +20,10 @@ holding *our* weights (copied into MALA's ``FeedForwardNet``), the same batch an
 same k, natively (float32) and in float64, and compared with our scores; Kendall tau of
 the candidates' mean scores is reported too.
 
-Run: ``python benchmarks/naswot_speed.py [--candidates 40 --repeats 3 --threads 1]``.
+Section 2 (``naswot_tune_overhead.bench_tune_overhead``): how much of a ``naswot``
+study's wall time is Tune overhead versus score computation, on a real local Ray.
+
+Run: ``python benchmarks/naswot_speed.py [--candidates 60 --repeats 5 --threads 1]``.
 Writes ``benchmarks/results/naswot_speed.json``. MALA is optional
 (``pip install --no-deps materials-learning-algorithms`` plus its light import deps);
 without it only our timings are written.
@@ -57,9 +61,19 @@ RESULTS = ROOT / "benchmarks" / "results"
 # --------------------------------------------------------------------------- inputs
 
 
-def search_space_sample(n: int, seed: int = 0) -> list[Architecture]:
-    """``n`` architectures: 2-4 hidden layers, a width and an activation per layer."""
+def search_space_sample(n: int, seed: int = 0, space: str | None = "default") -> list[Architecture]:
+    """``n`` architectures drawn (seeded) from ``conf/search_space/<space>.yaml``'s grid;
+    ``space=None``: a wider synthetic space, 2-4 hidden layers of widths up to 512."""
     rng = np.random.default_rng(seed)
+    if space is not None:
+        import yaml
+
+        from surrogate_hpo.search.space import parse_search_space
+
+        grid = parse_search_space(yaml.safe_load((ROOT / "conf" / "search_space" / f"{space}.yaml").read_text()))
+        cands = grid.candidates()
+        pick = rng.choice(len(cands), size=min(n, len(cands)), replace=False)
+        return [Architecture(widths=list(cands[i].widths), activations=list(cands[i].activations)) for i in pick]
     out = []
     for _ in range(n):
         depth = int(rng.integers(2, 5))
@@ -185,6 +199,7 @@ def bench_scoring(
     seed: int = 0,
     with_mala: bool = True,
     verbose: bool = True,
+    space: str | None = "default",
 ) -> dict[str, Any]:
     """Time NASWOT mean scores per candidate (ours, ours-autograd, MALA) and check agreement."""
     torch.set_num_threads(threads)
@@ -193,7 +208,7 @@ def bench_scoring(
     batch_size = min(batch_size, n_features)
     rng = np.random.default_rng(seed + 1)
     batch = torch.from_numpy(rows[rng.choice(rows.shape[0], batch_size, replace=False)].copy())
-    archs = search_space_sample(n_candidates, seed)
+    archs = search_space_sample(n_candidates, seed, space)
 
     mala, mala_err = _try_mala() if with_mala else (None, "disabled")
     dataset = None
@@ -333,7 +348,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--inits", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--outputs", type=int, default=70)
+    ap.add_argument("--outputs", type=int, default=84, help="LDOS energies (the bundled data has 84)")
+    ap.add_argument("--space", default="default",
+                    help="conf/search_space/<name>.yaml to sample, or 'wide' (2-4 layers, widths to 512)")
+    ap.add_argument("--tune-candidates", type=int, default=1872,
+                    help="candidates for the Tune-overhead part (0 skips it)")
+    ap.add_argument("--tune-chunks", nargs="+", default=["16", "auto"], help="candidates_per_trial settings")
     ap.add_argument("--k", type=float, default=MALA_K)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -344,9 +364,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     res = {"machine": machine_info()}
     res["scoring"] = bench_scoring(n_candidates=args.candidates, repeats=args.repeats, n_inits=args.inits,
                                    batch_size=args.batch_size, n_outputs=args.outputs, k=args.k,
-                                   threads=args.threads, seed=args.seed, with_mala=not args.no_mala)
+                                   threads=args.threads, seed=args.seed, with_mala=not args.no_mala,
+                                   space=None if args.space == "wide" else args.space)
     res["machine"]["load_average_after"] = list(os.getloadavg())
     print_table(res["scoring"])
+    if args.tune_candidates > 0:
+        from naswot_tune_overhead import bench_tune_overhead, print_table as print_overhead
+
+        chunks = [c if c == "auto" else int(c) for c in args.tune_chunks]
+        res["tune_overhead"] = bench_tune_overhead(n_candidates=args.tune_candidates, chunks=chunks,
+                                                   n_inits=args.inits, n_outputs=args.outputs)
+        print_overhead(res["tune_overhead"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {args.out}")
