@@ -221,6 +221,23 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def overview_table(results: list[dict]) -> str:
+    """One row per snapshot: Fermi level, band energy, total free energy, ours vs QE."""
+    head = ("| snapshot | E_F ours / QE (eV) | band energy ours / QE (eV) | Δ band (meV/atom) | Δ band, corrected "
+            "| free energy ours / QE (eV) | Δ free (meV/atom) | Δ free, corrected |\n"
+            "| --- | --- | --- | ---: | ---: | --- | ---: | ---: |")
+    lines = [head]
+    for r in results:
+        q = {row["quantity"]: row for row in r["rows"]}
+        ef, be, te = q["fermi_energy"], q["band_energy"], q["total_free_energy"]
+        bc, tc = q["band_energy (broadening-corrected)"], q["total_free_energy (broadening-corrected)"]
+        lines.append(
+            f"| {r['name']} | {ef['ours_eV']:.3f} / {ef['qe_eV']:.3f} | {be['ours_eV']:.3f} / {be['qe_eV']:.3f} "
+            f"| {be['diff_meV_per_atom']:+.1f} | {bc['diff_meV_per_atom']:+.1f} "
+            f"| {te['ours_eV']:.3f} / {te['qe_eV']:.3f} | {te['diff_meV_per_atom']:+.1f} | {tc['diff_meV_per_atom']:+.1f} |")
+    return "\n".join(lines)
+
+
 def machine() -> dict[str, Any]:
     return {
         "node": platform.node(),
@@ -275,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     md = ["# DFT consistency: observables from the DFT LDOS vs Quantum ESPRESSO", "",
           f"Machine: {payload['machine']['node']}, {payload['machine']['cpu_count']} CPUs, "
           f"{payload['machine']['platform']}", "", f"Command: `{payload['command']}`", ""]
+    md += ["## Overview", "", overview_table(results), ""]
     md += [table(r) for r in results]
     md += [f"**{summary_line}.**", "", NOTES]
     (args.out_dir / "dft_consistency.md").write_text("\n".join(md))

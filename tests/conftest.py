@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+from composed_config import compose_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,16 +24,6 @@ def ray_local():
         ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield ray
     ray.shutdown()
-
-
-def compose_config(overrides: list[str]) -> dict:
-    """The study config as `surrogate-hpo <overrides>` would see it, as a plain dict."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import compose_config
+from composed_config import compose_config
 from surrogate_hpo.experiment import run_study
 
 TINY = [

@@ -1,0 +1,17 @@
+"""The study config as the CLI composes it, for tests (Hydra compose API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def compose_config(overrides: list[str]) -> dict:
+    """The study config as `surrogate-hpo <overrides>` would see it, as a plain dict."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
