@@ -4,7 +4,7 @@ Files of a snapshot ``<dir>/<name>``:
 
 * ``<name>.in.npy``  float32 ``(nx, ny, nz, 3 + F)``: grid coordinates (Å), then F descriptors.
 * ``<name>.out.npy`` float32 ``(nx, ny, nz, nE)``: LDOS in 1/(eV·Å³) on the energy grid.
-* ``<name>.info.json`` (optional): metadata sidecar (see notes/CONTRACTS.md).
+* ``<name>.info.json`` (optional): metadata sidecar (keys: README, "Sidecar").
 * a ``pw.x`` output (optional): ``qe_output=`` or ``<name>.pw.out`` / ``<name>.scf.out``.
 
 Metadata precedence, key by key: explicit argument > sidecar > QE output.
