@@ -14,7 +14,7 @@ from .search.naswot import n_parameters
 from .study.config_check import check_config
 from .study.context import StudyContext
 from .study.final_evaluation import run_final_evaluation
-from .study.prepared_data import load_snapshot_set, scale_snapshot_set
+from .study.prepared_data import prepare_data
 from .study.resources import start_ray
 from .study.results import write_json
 from .study.study_dir import MARKER, resolve_study_dir
@@ -29,10 +29,9 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     study_dir.mkdir(parents=True, exist_ok=True)
     print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, {space.n_candidates} architectures in "
           f"the grid, {'resuming ' if resuming else ''}results in {study_dir}", flush=True)
-    data_path, snapshots = load_snapshot_set(cfg["data"])  # every input error surfaces here, before Ray
-    start_ray(cfg["cluster"])  # its workers warm up (import torch, Tune) while the scalers are fitted
-    data = scale_snapshot_set(data_path, snapshots, cfg["data"], seed=int(cfg.get("seed", 0)))
+    data = prepare_data(cfg["data"], seed=int(cfg.get("seed", 0)))  # every input error surfaces here
     print(f"[data] {data.description}", flush=True)
+    start_ray(cfg["cluster"])
     write_json(study_dir / MARKER, {"status": "running", "config": cfg})
     ctx = StudyContext(cfg=cfg, study_dir=study_dir, data=data, space=space, resume=resuming)
     outcome = method.run(ctx)

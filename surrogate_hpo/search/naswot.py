@@ -67,6 +67,7 @@ def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: 
 
     torch.set_num_threads(max(1, threads))
     start, stop = int(config["chunk"]["start"]), int(config["chunk"]["stop"])
+    started_at = time.time()
     t0 = time.perf_counter()
     rows = score_candidates(
         [(i, candidates[i]) for i in range(start, stop)], np.array(batch),  # object-store arrays are read-only
@@ -78,6 +79,8 @@ def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: 
             "best_score": max(r["score"] for r in rows),
             "n_candidates": len(rows),
             "scoring_seconds": time.perf_counter() - t0,
+            "started_at": started_at,  # unix seconds: lets benchmarks split Tune's overhead
+            "finished_at": time.time(),
         }
     )
 
@@ -162,7 +165,7 @@ def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> Meth
     )
     print(f"[naswot] scoring {len(candidates)} architectures in {len(bounds)} trials "
           f"(T={m.get('n_inits', 5)} inits, batch {batch_size}, k={m.get('k', 1e-5)})", flush=True)
-    t0 = time.perf_counter()
+    t0, stage_start = time.perf_counter(), time.time()
     trainable = tune.with_parameters(
         naswot_trial, candidates=candidates, batch=batch, n_outputs=n_out,
         n_inits=int(m.get("n_inits", 5)), k=float(m.get("k", 1e-5)), seed=ctx.seed,
@@ -173,7 +176,9 @@ def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> Meth
         param_space={"chunk": tune.grid_search([{"start": a, "stop": b} for a, b in bounds])},
         callbacks=[writer, progress],
     )
-    wall = time.perf_counter() - t0
+    wall, stage_end = time.perf_counter() - t0, time.time()
+    spans = sorted((r.metrics.get("started_at"), r.metrics.get("finished_at")) for r in results
+                   if r.metrics and r.metrics.get("started_at"))
     best = writer.best_row()
     if best is None:
         raise RuntimeError(f"no NASWOT candidate was scored; see {ctx.tune_dir() / STAGE}")
@@ -191,6 +196,8 @@ def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> Meth
             "n_scored": sum(1 for r in writer.rows if r.get("status") == "ok"),
             "best_score": float(best["score"]),
             "search_wall_seconds": wall,
+            "first_trial_start_seconds": spans[0][0] - stage_start if spans else None,
+            "after_last_trial_seconds": stage_end - max(e for _, e in spans) if spans else None,
             "scoring_seconds": scoring,
             "trials_csv": str(writer.csv_path),
             "plot": str(plot),

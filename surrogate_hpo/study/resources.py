@@ -64,8 +64,6 @@ def start_ray(cluster: Mapping[str, Any]) -> None:
         # the console); forwarding it would bury the progress lines
         "log_to_driver": False,
         "logging_level": "WARNING",
-        # workers import torch / Ray Tune as they start, while the driver loads data
-        "runtime_env": {"worker_process_setup_hook": "surrogate_hpo.study.worker_setup.preload_imports"},
     }
     if address in (None, "", "local"):
         if cluster.get("num_cpus") is not None:
