@@ -26,7 +26,7 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     for key, value in s.get("method_details", {}).items():
         if isinstance(value, float):
             value = f"{value:.4g}"
-        if key not in ("trials_csv", "plot"):
+        if key not in ("trials_csv", "plot", "first_trial_start_seconds", "after_last_trial_seconds"):
             lines.append(f"  {key:<15} {value}")
     lines += [
         f"  test band-energy MAE        {_pm(fe.get('test_band_energy_mae_mev_per_atom'))} meV/atom",
