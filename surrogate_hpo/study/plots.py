@@ -33,9 +33,13 @@ def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | Non
     b.set_xlabel("trainable parameters")
     b.set_xscale("log")
     for ax in (a, b):
-        ax.set_ylabel("NASWOT mean score (mean − std), higher is better")
+        ax.set_ylabel("score (mean − std over inits)")
+        # scores span many decades below zero (rank-deficient Jacobians): symlog keeps the top readable
+        ax.set_yscale("symlog", linthresh=max(1.0, float(np.nanmin(np.abs(ok["score"])))))
+        top = float(np.nanmax(ok["score"]))
+        ax.set_ylim(top=top * 0.5 if top < 0 else top * 2.0 + 1.0)
         ax.legend(fontsize=8)
-    fig.suptitle(f"NASWOT scores of {len(ok)} untrained networks")
+    fig.suptitle(f"NASWOT scores of {len(ok)} untrained networks (higher is better)")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
