@@ -31,7 +31,9 @@ def main(cfg: DictConfig) -> float:
     except (ConfigError, DataError) as e:
         print(f"surrogate-hpo: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
-    value = summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["mean"]
+    value = summary.get("objective")
+    if value is None and "final_evaluation" in summary:
+        value = summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["mean"]
     return float(value) if value is not None else math.nan
 
 

@@ -27,6 +27,14 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     method, space = check_config(cfg)
     study_dir, resuming = resolve_study_dir(cfg, run_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
+    if hasattr(method, "run_descriptor_study"):
+        # descriptor methods (e.g. acsd) search bispectrum settings: no network, no final training
+        print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, "
+              f"{'resuming, ' if resuming else ''}results in {study_dir}", flush=True)
+        write_json(study_dir / MARKER, {"status": "running", "config": cfg})
+        summary = method.run_descriptor_study(cfg, study_dir, resume=resuming)
+        write_json(study_dir / MARKER, {"status": "finished", "config": cfg})
+        return summary
     print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, {space.n_candidates} architectures in "
           f"the grid, {'resuming ' if resuming else ''}results in {study_dir}", flush=True)
     data = prepare_data(cfg["data"], seed=int(cfg.get("seed", 0)))  # every input error surfaces here
