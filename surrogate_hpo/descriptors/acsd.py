@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-__all__ = ["acsd", "acsd_pairs", "acsd_reference", "pair_similarities"]
+__all__ = ["acsd", "acsd_from_similarities", "acsd_pairs", "acsd_reference", "pair_similarities"]
 
 
 def _as_rows(a: np.ndarray, what: str) -> np.ndarray:
@@ -85,6 +85,11 @@ def pair_similarities(descriptors: np.ndarray, ldos: np.ndarray, points: np.ndar
 def _distance(s_b: np.ndarray, s_d: np.ndarray, clip: bool) -> np.ndarray:
     diff = s_b - s_d
     return np.maximum(diff, 0.0) if clip else np.abs(diff) / math.sqrt(2.0)
+
+
+def acsd_from_similarities(s_b: np.ndarray, s_d: np.ndarray, *, clip: bool = True) -> float:
+    """Mean distance from the diagonal of precomputed similarities (see :func:`acsd`)."""
+    return float(np.mean(_distance(np.asarray(s_b, dtype=np.float64), np.asarray(s_d, dtype=np.float64), clip)))
 
 
 def _check(descriptors: np.ndarray, ldos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

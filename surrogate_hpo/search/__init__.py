@@ -12,6 +12,7 @@ from types import ModuleType
 #: method name (``method.name`` in conf/method/*.yaml) -> module in this package
 METHODS: dict[str, str] = {
     "naswot": "naswot",
+    "acsd": "acsd",
 }
 
 

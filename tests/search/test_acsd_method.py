@@ -1,0 +1,111 @@
+"""Method acsd: a tiny (rcutfac x twojmax) grid through run_study; config errors before Ray."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from composed_config import compose_config
+from surrogate_hpo.experiment import run_study
+from surrogate_hpo.search.acsd import select_setting
+from surrogate_hpo.study.errors import ConfigError
+
+
+def _cfg(tmp_path, extra=()):
+    return compose_config([
+        "data=sample", "method=acsd", "method.rcutfac=[3.0,4.0]", "method.twojmax=[2,4]",
+        "method.n_snapshots=1", "method.n_points=40", f"method.cache_dir={tmp_path / 'cache'}",
+        f"output_root={tmp_path}", *extra,
+    ])
+
+
+def test_select_setting_rule():
+    rows = [
+        {"rcutfac": 3.0, "twojmax": 2, "acsd": 0.20},
+        {"rcutfac": 3.0, "twojmax": 8, "acsd": 0.10},   # the minimum
+        {"rcutfac": 4.0, "twojmax": 8, "acsd": 0.105},  # within 10% of the range, larger cutoff
+        {"rcutfac": 4.0, "twojmax": 10, "acsd": 0.101},  # also within, but larger twojmax
+        {"rcutfac": 5.0, "twojmax": 2, "acsd": 0.30},   # largest cutoff, but not within tolerance
+    ]
+    chosen, sel = select_setting(rows, tolerance=0.1)
+    assert (chosen["rcutfac"], chosen["twojmax"]) == (4.0, 8)
+    assert sel["threshold"] == pytest.approx(0.12) and sel["n_within_tolerance"] == 3
+    chosen0, _ = select_setting(rows, tolerance=0.0)
+    assert (chosen0["rcutfac"], chosen0["twojmax"]) == (3.0, 8)  # tolerance 0: the minimum
+    chosen1, _ = select_setting(rows, tolerance=1.0)
+    assert (chosen1["rcutfac"], chosen1["twojmax"]) == (5.0, 2)
+
+
+def test_tiny_acsd_study(ray_local, tmp_path):
+    cfg = _cfg(tmp_path)
+    run_dir = tmp_path / "acsd" / "run1"
+    summary = run_study(cfg, run_dir)
+    trials = pd.read_parquet(run_dir / "acsd_trials.parquet")
+    assert sorted(zip(trials["rcutfac"], trials["twojmax"])) == [(3.0, 2), (3.0, 4), (4.0, 2), (4.0, 4)]
+    assert (trials["status"] == "ok").all()
+    assert trials["acsd"].between(0, 2).all()
+    assert set(trials["n_features"]) == {5, 14}
+    assert pd.read_csv(run_dir / "acsd_trials.csv").shape[0] == 4
+    best = json.loads((run_dir / "acsd_best.json").read_text())
+    assert best["acsd"] == pytest.approx(trials["acsd"].min())
+    rows = trials.to_dict("records")
+    expect, _ = select_setting(rows, tolerance=0.1)
+    assert (summary["chosen"]["rcutfac"], summary["chosen"]["twojmax"]) == (expect["rcutfac"], expect["twojmax"])
+    assert summary["objective"] == pytest.approx(expect["acsd"])
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert on_disk["objective"] == pytest.approx(summary["objective"])
+    assert len(on_disk["settings"]) == 4
+    assert "<- chosen" in (run_dir / "summary.md").read_text()
+    assert json.loads((run_dir / "study.json").read_text())["status"] == "finished"
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # one per setting and snapshot
+
+    # resume: nothing is recomputed, same choice
+    again = run_study({**cfg, "resume": str(run_dir)}, run_dir.parent / "run2")
+    after = pd.read_csv(run_dir / "acsd_trials.csv")
+    assert len(after) == 4
+    assert again["chosen"] == summary["chosen"]
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (["method.twojmax=[2,21]"], "twojmax=21"),
+    (["method.twojmax=[2.5]"], "integers"),
+    (["method.rcutfac=[3.0,40.0]"], "too large"),
+    (["method.rcutfac=[-1.0]"], "positive"),
+    (["method.n_snapshots=99"], "n_snapshots"),
+    (["method.snapshots=[nope]"], "nope"),
+    (["method.tolerance=2"], "tolerance"),
+])
+def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, match):
+    import surrogate_hpo.study.resources as resources
+
+    def no_ray(*a, **k):
+        raise AssertionError("Ray must not start for a bad config")
+
+    monkeypatch.setattr(resources, "start_ray", no_ray)
+    with pytest.raises(ConfigError, match=match):
+        run_study(_cfg(tmp_path, overrides), tmp_path / "run")
+
+
+def test_snapshots_with_different_grids_or_species(tmp_path, monkeypatch):
+    import numpy as np
+
+    import surrogate_hpo.search.acsd as method
+    from surrogate_hpo.data.bundled import BUNDLED_DIR
+
+    info = json.loads((BUNDLED_DIR / "Al_298K_000.info.json").read_text())
+    d = tmp_path / "snaps"
+    d.mkdir()
+    for name, grid, symbol in (("a", (4, 4, 4), "Al"), ("b", (4, 4, 5), "Al"), ("c", (4, 4, 4), "Cu")):
+        np.save(d / f"{name}.in.npy", np.zeros((*grid, 4), np.float32))
+        np.save(d / f"{name}.out.npy", np.ones((*grid, 3), np.float32))
+        i = {**info, "grid_dimensions": list(grid)}
+        i["atoms"] = {**info["atoms"], "symbols": [symbol] * 4}
+        (d / f"{name}.info.json").write_text(json.dumps(i))
+    base = ["data=mala_dir", f"data.path={d}"]
+    monkeypatch.setattr(method, "tune", None)  # any use of Tune would fail
+    with pytest.raises(ConfigError, match="snapshots differ"):
+        run_study(_cfg(tmp_path, base + ["method.snapshots=[a,b]"]), tmp_path / "r1")
+    with pytest.raises(ConfigError, match="snapshots differ"):
+        run_study(_cfg(tmp_path, base + ["method.snapshots=[a,c]"]), tmp_path / "r2")
