@@ -32,14 +32,18 @@ Speed: networks that are ``nn.Sequential`` stacks of ``nn.Linear`` and the suppo
 activations (everything :func:`~surrogate_hpo.model.network.build_mlp` makes) get their
 Jacobian by an explicit backward pass in batched matrix products, ``T`` initialisations
 at a time, with no autograd graph; anything else falls back to autograd
-(``x.requires_grad_() ; net(x).sum().backward()``). Eigenvalues of all ``T``
-correlation matrices come from one batched ``eigvalsh``. For an :class:`Architecture`
-the ``T`` weight sets are drawn straight into stacked, matmul-friendly tensors (numpy
-PCG64, faster than ``torch.rand`` here) -- no modules are built -- and the output layer's
-forward pass is skipped (only its column sums enter ``J``). What remains is the
-unavoidable work: drawing the weights and the forward/backward matrix products, which
-dominate for wide networks; ``weights="pool"`` removes the drawing (common random numbers,
-see :class:`UniformPool`). MALA's objective additionally builds modules, goes through a
+(``x.requires_grad_() ; net(x).sum().backward()``). For an :class:`Architecture`
+(:func:`naswot_mean_score`'s fast path) the ``T`` weight sets are drawn straight into
+stacked, matmul-friendly tensors from the raw bits of a numpy PCG64 generator (uniform
+integers on the float32 grid, scaled inside the matmuls) -- no modules are built; the
+forward/backward pass runs in float32 with every constant factor folded into the
+matmuls' scalars or dropped (``corrcoef`` ignores a positive factor per row), ``tanh``
+via the ~3x cheaper ``sigmoid``, and the output layer's forward pass is skipped (only its
+column sums enter ``J``). ``C`` is built in float64 and ``S`` follows from a Cholesky
+factor of ``C + k I`` (``sum ln(lambda + k) = ln det``, ``sum 1/(lambda + k) = trace of
+the inverse``), a fraction of the cost of ``eigvalsh`` at ``B = 64``; same value to
+~1e-9 relative. ``weights="pool"`` removes the drawing (common random numbers, see
+:class:`UniformPool`). MALA's objective additionally builds modules, goes through a
 ``DataLoader``, computes weight gradients it never uses and calls the general ``eig``;
 ``benchmarks/naswot_speed.py`` measures both side by side. Small ops run best on one
 thread (``threads=1``, which Ray's one-CPU trials get anyway).
@@ -130,12 +134,19 @@ def _check_batch(x: torch.Tensor, on_large_batch: LargeBatch) -> torch.Tensor:
 
 def mean_minus_std(scores: Sequence[float]) -> float:
     """``mean(scores) - std(scores)`` (population std); ``-inf`` if any score is NaN."""
-    a = np.asarray(scores, dtype=np.float64)
-    if a.size == 0:
+    a = [float(s) for s in scores]
+    if not a:
         raise ValueError("no scores")
-    if np.isnan(a).any():
+    if any(math.isnan(s) for s in a):
         return -math.inf
-    return float(a.mean() - a.std())
+    if len(a) > 64 or not all(math.isfinite(s) for s in a):
+        v = np.asarray(a)
+        return float(v.mean() - v.std())
+    # two-pass mean and population std in plain Python (numpy's call overhead dominates
+    # for a handful of numbers); math.fsum: correctly rounded sums
+    n = len(a)
+    m = math.fsum(a) / n
+    return m - math.sqrt(math.fsum((s - m) ** 2 for s in a) / n)
 
 
 # --------------------------------------------------------------------------- maths
@@ -342,6 +353,70 @@ def _default_pool(size: int = 1 << 24, seed: int = 0) -> UniformPool:
     return _POOLS[key]
 
 
+_UNIT = 2.0 ** -23
+"""Grid of fresh weights: U[-1, 1) on ``j * 2**-23``, ``j = -2**23 .. 2**23 - 1`` (2**24
+equally likely values: the grid of numpy's float32 ``random()`` mapped by ``2u - 1``)."""
+
+
+def _draw_unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` i.i.d. uniform integers ``j`` in ``[-2**23, 2**23)`` as float32 (exact);
+    ``j * _UNIT`` is U[-1, 1) (see :data:`_UNIT`).
+
+    Two numbers per 64-bit output of ``rng``'s bit generator (the upper 24 bits of each
+    32-bit half, as a signed integer): no per-number call and no float arithmetic --
+    less than half the cost of ``rng.random(dtype=np.float32)`` and ``2u - 1``.
+    """
+    r = rng.bit_generator.random_raw((n + 1) // 2).view(np.int32)[:n]
+    r >>= 8  # arithmetic shift: a uniform integer in [-2**23, 2**23)
+    return r.astype(np.float32)
+
+
+def _layer_pairs(arch: Architecture, n_in: int, n_out: int) -> list[tuple[int, int]]:
+    sizes = [int(n_in), *arch.widths, int(n_out)]
+    return list(zip(sizes[:-1], sizes[1:]))
+
+
+def _draw_layers(
+    arch: Architecture, n_in: int, n_out: int, n_inits: int, rng: np.random.Generator,
+    pool: UniformPool | None = None, output_bias: bool = True,
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[float], float]:
+    """Weights and biases of ``T`` networks, PyTorch's ``nn.Linear`` default init, float32.
+
+    Returns ``(ws, bs, bounds, unit)``: layer ``l`` of network ``t`` is
+    ``x -> bounds[l] * unit * (x @ W + bs[l][t])`` with ``bounds[l] = 1/sqrt(fan_in)``,
+    ``W = ws[l][t]`` for hidden layers (``ws[l]``: ``(T, in, out)``) and
+    ``W = ws[-1][t].T`` for the output layer (``ws[-1]``: ``(T, out, in)``, whose column
+    sums are one reduction over the middle axis); ``bs[l]``: ``(T, 1, out)``. Fresh draws
+    (:func:`_draw_unit`): integers, ``unit = 2**-23``; with a ``pool``: U(-1, 1) windows of
+    it at an ``rng``-chosen offset, ``unit = 1``. All numbers of a call are consecutive in
+    one stream (layer by layer: weights, then biases), so ``output_bias=False`` (the
+    output bias never enters ``J``) uses a prefix of the same numbers.
+    """
+    pairs = _layer_pairs(arch, n_in, n_out)
+    t = int(n_inits)
+    n = t * sum(fi * fo + fo for fi, fo in pairs)
+    m = n if output_bias else n - t * pairs[-1][1]
+    flat = None
+    unit = _UNIT
+    if pool is not None and n <= pool.size // 2:  # else too large to share usefully: fresh
+        off = int(rng.integers(0, pool.size - n + 1))
+        flat = _readonly_tensor(pool.window(off, m))
+        unit = 1.0
+    if flat is None:
+        flat = torch.from_numpy(_draw_unit(rng, m))
+    ws, bs, bounds = [], [], []
+    o = 0
+    last = len(pairs) - 1
+    for i, (fi, fo) in enumerate(pairs):
+        ws.append(flat[o:o + t * fi * fo].view((t, fo, fi) if i == last else (t, fi, fo)))
+        o += t * fi * fo
+        if output_bias or i < last:
+            bs.append(flat[o:o + t * fo].view(t, 1, fo))
+            o += t * fo
+        bounds.append(1.0 / math.sqrt(fi))
+    return ws, bs, bounds, unit
+
+
 def _init_stacked(
     arch: Architecture, n_in: int, n_out: int, n_inits: int, rng: np.random.Generator,
     dtype: torch.dtype, device: torch.device, pool: UniformPool | None = None,
@@ -349,41 +424,156 @@ def _init_stacked(
     """``T`` sets of weights like PyTorch's ``nn.Linear`` default init, U(+-1/sqrt(fan_in)).
 
     Returns ``(weights, biases, scales)``: ``weights[l]`` are U(-1, 1) of shape
-    ``(T, out, in)`` (views of ``(T, in, out)`` storage, so the forward matmul reads them
-    contiguously), the layer's weight is ``scales[l] * weights[l]``; biases are scaled.
-    Fresh draws use numpy's PCG64 (float32; faster than ``torch.rand`` on CPU); with a
-    ``pool`` the weights are windows of it at an ``rng``-chosen offset (no drawing).
+    ``(T, out, in)`` (hidden layers: views of ``(T, in, out)`` storage), the layer's weight
+    is ``scales[l] * weights[l]``; biases are scaled. These are exactly the numbers
+    :func:`naswot_mean_score` uses for the same ``rng`` state (:func:`_draw_layers`).
     """
-    sizes = [n_in, *arch.widths, n_out]
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    ws, bs, scales = [], [], []
-    off = 0
-    if pool is not None:
-        need = n_inits * sum(fi * fo + fo for fi, fo in pairs)
-        if need > pool.size // 2:  # too large to share usefully: draw fresh weights
-            pool = None
+    ws, bs, bounds, unit = _draw_layers(arch, n_in, n_out, n_inits, rng, pool)
+    last = len(ws) - 1
+    weights = []
+    for i, w in enumerate(ws):
+        w = w.to(device=device, dtype=dtype) * unit  # exact (a power of two)
+        weights.append(w if i == last else w.transpose(1, 2))
+    biases = [(b[:, 0, :].to(torch.float64) * (a * unit)).to(device=device, dtype=dtype) for b, a in zip(bs, bounds)]
+    return weights, biases, bounds
+
+
+_QUARTER = torch.tensor(0.25)
+_LEAKY_SLOPE = torch.tensor(0.01)
+_ZERO = torch.tensor(0.0)
+
+
+def _fast_jacobian(
+    ws: Sequence[torch.Tensor], bs: Sequence[torch.Tensor], bounds: Sequence[float], unit: float,
+    acts: Sequence[str], x: torch.Tensor,
+) -> torch.Tensor:
+    """Jacobians ``(T, B, F)`` of the ``T`` MLPs of :func:`_draw_layers`, each up to a
+    positive constant factor (which ``corrcoef`` ignores); ``acts``: hidden activations.
+
+    Explicit forward and backward pass in batched float32 matmuls, no autograd. Left out
+    or folded into the matmuls' scalars: the weight scales in the backward pass,
+    ``tanh(z) = 2 sigmoid(2 z) - 1`` (``sigmoid`` is ~3x cheaper than ``tanh`` here; its
+    derivative is ``4 s (1 - s)``), leaky ReLU's slopes ``1 : 0.01``. The output layer's
+    forward pass is skipped: only its column sums enter ``J``.
+    """
+    t = ws[0].shape[0]
+    h = x.expand(t, -1, -1)
+    hmul = 1.0  # the layer input is hmul * h
+    nh = len(acts)
+    ds: list[torch.Tensor | None] = []
+    with torch.no_grad():
+        for i, act in enumerate(acts):
+            last = i == nh - 1
+            c = bounds[i] * unit * (2.0 if act == "tanh" else 1.0)
+            z = torch.baddbmm(bs[i], h, ws[i], beta=c, alpha=c * hmul)
+            hmul = 1.0
+            if act == "relu":
+                if last:
+                    d = z.relu_().sign_()
+                else:
+                    h = z.relu_()
+                    d = torch.sign(h)
+            elif act == "leakyrelu":
+                if not last:
+                    h = torch.nn.functional.leaky_relu(z, 0.01)
+                d = torch.add(_LEAKY_SLOPE, z.relu_().sign_(), alpha=0.99)  # 1 (z > 0) or 0.01
+            elif act == "sigmoid":
+                h = z.sigmoid_()
+                d = torch.addcmul(h, h, h, value=-1.0)  # s (1 - s)
+            elif act == "tanh":
+                h = z.sigmoid_().add_(-0.5)  # tanh = 2 h
+                hmul = 2.0
+                d = torch.addcmul(_QUARTER, h, h, value=-1.0)  # (1 - tanh^2) / 4
+            elif act == "linear":
+                h, d = z, None
+            else:
+                raise ValueError(f"unsupported activation {act!r}")
+            ds.append(d)
+        # d(sum of outputs)/d(last hidden) = column sums of the output weight: (T, 1, width)
+        g = ws[nh].sum(dim=1, keepdim=True)
+        if unit != 1.0:
+            g.mul_(unit)
+        if ds[-1] is not None:
+            g = ds[-1].mul_(g)
+        for i in range(nh - 1, -1, -1):
+            wt = ws[i].transpose(1, 2)
+            # d/d(input of hidden layer i); unit keeps integer weights' products in range
+            g = torch.bmm(g, wt) if unit == 1.0 else torch.baddbmm(_ZERO, g, wt, beta=0.0, alpha=unit)
+            if i > 0 and ds[i - 1] is not None:
+                d = ds[i - 1]
+                g = g.mul_(d) if g.shape[1] == d.shape[1] else g * d
+        if g.shape[1] == 1:  # all-linear network: the same row for every point
+            g = g.expand(-1, x.shape[0], -1)
+    return g
+
+
+_LAPACK: tuple | None = None
+
+
+def _lapack() -> tuple:
+    global _LAPACK
+    if _LAPACK is None:
+        from scipy.linalg.lapack import dpotrf, dtrtri
+
+        _LAPACK = (dpotrf, dtrtri)
+    return _LAPACK
+
+
+def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
+    """NASWOT scores ``S_t`` of Jacobians ``(T, B, F)`` (float64 numpy ``(T,)``).
+
+    The same ``C`` as :func:`correlation_matrix` (in numpy; zero-variance rows handled
+    alike) and the same ``S = -sum_i [ln(lambda_i + k) + 1/(lambda_i + k)]`` as
+    :func:`score_from_jacobian`, without the eigenvalues themselves: with
+    ``A = C + k I = U^T U`` (Cholesky), ``sum_i ln(lambda_i + k) = ln det A =
+    2 sum_j ln U_jj`` and ``sum_i 1/(lambda_i + k) = tr A^-1 = ||U^-1||_F^2``. A Cholesky
+    factor and a triangular inverse cost a fraction of a symmetric eigensolver at this
+    size. ``A`` is positive definite for ``k > 0`` (``C`` is a Gram matrix) with condition
+    number at most ``(B + k) / k``, so in float64 both forms agree to ~1e-9 relative or
+    better (tests check it). If the factorisation fails anyway, or ``k <= 0``, the
+    eigenvalues are used.
+    """
+    j = (jac if jac.is_cpu else jac.cpu()).detach().numpy().astype(np.float64)
+    t, b, f = j.shape
+    mean = j.sum(axis=-1)
+    mean *= 1.0 / f
+    quiet = contextlib.nullcontext() if np.isfinite(mean).all() else np.errstate(invalid="ignore")
+    with quiet:  # a non-finite row (inf - inf) becomes NaN here
+        j -= mean[..., None]
+        norm = np.sqrt(np.einsum("tbf,tbf->tb", j, j))
+        # zero (or rounding-level, or non-finite) variance -> zero row and column, as in
+        # correlation_matrix (a NaN norm compares False; a non-finite row has a NaN norm)
+        ok = norm > 1e-10 * math.sqrt(f) * np.abs(mean)
+    if ok.all():
+        j /= norm[..., None]
+    else:
+        j[~ok] = 0.0
+        j[ok] /= norm[ok][:, None]
+    c = np.matmul(j, j.transpose(0, 2, 1))
+    if k > 0:
+        # OpenBLAS runs these two single-threaded at this size (its dtrsm would start
+        # threads, which under load costs more than it saves); the batched matmul above too
+        dpotrf, dtrtri = _lapack()
+        c.reshape(t, b * b)[:, :: b + 1] += k
+        for i in range(t):
+            ai = c[i].T  # the same symmetric matrix, Fortran-ordered: factorised in place
+            u, info = dpotrf(ai, lower=0, clean=1, overwrite_a=1)
+            if info != 0:
+                break
+            ui, info = dtrtri(u, lower=0, overwrite_c=1)  # U^-1, in place
+            if info != 0:
+                break
+            if ui is not ai:
+                ai[...] = ui
         else:
-            off = int(rng.integers(0, pool.size - need + 1))
-    for fan_in, fan_out in pairs:
-        bound = 1.0 / math.sqrt(fan_in)
-        if pool is None:
-            w = rng.random((n_inits, fan_in, fan_out), dtype=np.float32)
-            w *= 2
-            w -= 1
-            b = rng.random((n_inits, fan_out), dtype=np.float32)
-            b *= 2
-            b -= 1
-        else:
-            nw, nb = n_inits * fan_in * fan_out, n_inits * fan_out
-            w = pool.window(off, nw).reshape(n_inits, fan_in, fan_out)
-            b = pool.window(off + nw, nb).reshape(n_inits, fan_out)
-            off += nw + nb
-        b = b * np.float32(bound)
-        wt = torch.from_numpy(w) if w.flags.writeable else _readonly_tensor(w)
-        ws.append(wt.to(device=device, dtype=dtype).transpose(1, 2))
-        bs.append(torch.from_numpy(b).to(device=device, dtype=dtype))
-        scales.append(bound)
-    return ws, bs, scales
+            # A = U^T U: ln det A = 2 sum ln U_jj = -2 sum ln (U^-1)_jj; tr A^-1 = ||U^-1||_F^2
+            logdet = -2.0 * np.log(np.diagonal(c, axis1=1, axis2=2)).sum(axis=-1)
+            return -(logdet + np.einsum("tij,tij->t", c, c))
+        c = np.matmul(j, j.transpose(0, 2, 1))
+    np.clip(c, -1.0, 1.0, out=c)
+    lk = np.linalg.eigvalsh(c) + k
+    with np.errstate(divide="ignore"):
+        return -(np.log(lk) + 1.0 / lk).sum(axis=-1)
 
 
 def _readonly_tensor(a: np.ndarray) -> torch.Tensor:
@@ -471,14 +661,18 @@ def naswot_mean_score(
                 raise ValueError(f"weights must be 'fresh' or 'pool', got {weights!r}")
             rng = np.random.default_rng(int(seed))
             pool = _default_pool() if weights == "pool" else None
-            ws, bs, sc = _init_stacked(arch, n_in, int(n_outputs), n_inits, rng, torch.float32, x.device, pool)
-            acts = [*arch.activations, "linear"]
             if method == "autograd":
+                ws, bs, sc = _init_stacked(arch, n_in, int(n_outputs), n_inits, rng, torch.float32, x.device, pool)
                 nets = stacked_to_modules(arch, ws, bs, sc)
                 scores = [naswot_score(n, x, k=k, method="autograd") for n in nets]
             else:
-                jac = _stacked_jacobian(ws, bs, acts, x, sc)
-                scores = score_from_jacobian(jac, k=k).tolist()
+                ws, bs, bounds, unit = _draw_layers(arch, n_in, int(n_outputs), n_inits, rng, pool,
+                                                    output_bias=False)
+                if x.device.type != "cpu":
+                    ws = [w.to(x.device) for w in ws]
+                    bs = [b.to(x.device) for b in bs]
+                jac = _fast_jacobian(ws, bs, bounds, unit, arch.activations, x.to(torch.float32))
+                scores = _scores_from_jacobians(jac, k).tolist()
             return mean_minus_std(scores), [float(s) for s in scores]
 
         if not callable(make_network):

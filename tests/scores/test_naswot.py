@@ -171,3 +171,116 @@ def test_uniform_pool_content_independent_of_access_order():
     assert w1.min() >= -1 and w1.max() < 1
     with pytest.raises(ValueError):
         a.window(1 << 20, 1)
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+from surrogate_hpo.scores import naswot as nw  # noqa: E402
+
+
+def _jacobians(seed=0, t=4, b=B, f=F):
+    g = torch.Generator().manual_seed(seed)
+    j = torch.randn(t, b, f, generator=g)
+    j[:, :, : f // 2] += 3 * torch.randn(t, b, 1, generator=g)  # strongly correlated rows
+    return j
+
+
+@pytest.mark.parametrize("k", [1e-5, 1e-4, 1e-2])
+def test_cholesky_scores_match_eigenvalue_form(k):
+    j = _jacobians()
+    np.testing.assert_allclose(nw._scores_from_jacobians(j, k), score_from_jacobian(j, k=k).numpy(), rtol=1e-9)
+    # near-singular C (rank-deficient rows): the regime where 1/(lambda + k) dominates
+    low = torch.randn(3, B, 5, dtype=torch.float64) @ torch.randn(3, 5, F, dtype=torch.float64)
+    np.testing.assert_allclose(nw._scores_from_jacobians(low, k), score_from_jacobian(low, k=k).numpy(), rtol=1e-8)
+
+
+def test_cholesky_scores_zero_and_nonfinite_rows():
+    j = _jacobians(1, t=3, b=12, f=30).double()
+    j[0, 3] = 0.0
+    j[1, 4, 2] = float("nan")
+    j[1, 5, 1] = float("inf")
+    j[2, 6] = 0.3  # constant row
+    got = nw._scores_from_jacobians(j, 1e-5)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, score_from_jacobian(j, k=1e-5).numpy(), rtol=1e-9)
+
+
+def test_cholesky_failure_and_k_zero_fall_back_to_eigenvalues(monkeypatch):
+    j = _jacobians(2, t=2, b=20, f=40)
+    ref = score_from_jacobian(j, k=1e-4).numpy()
+    dpotrf, dtrtri = nw._lapack()
+    monkeypatch.setattr(nw, "_LAPACK", (lambda a, **kw: (a, 1), dtrtri))  # "not positive definite"
+    np.testing.assert_allclose(nw._scores_from_jacobians(j, 1e-4), ref, rtol=1e-10)
+    monkeypatch.setattr(nw, "_LAPACK", (dpotrf, dtrtri))
+    np.testing.assert_allclose(nw._scores_from_jacobians(j, 0.0), score_from_jacobian(j, k=0.0).numpy(), rtol=1e-9)
+
+
+def test_draw_unit_is_uniform_on_the_float32_grid():
+    u = nw._draw_unit(np.random.default_rng(0), 200_001)
+    assert u.dtype == np.float32 and u.shape == (200_001,)
+    assert np.array_equal(u, np.round(u))  # integers j, value j * 2**-23
+    assert u.min() >= -(2**23) and u.max() < 2**23
+    v = u.astype(np.float64) * nw._UNIT
+    assert abs(v.mean()) < 0.01 and v.var() == pytest.approx(1 / 3, rel=0.01)
+    counts = np.histogram(v, bins=16, range=(-1, 1))[0]
+    assert counts.min() > 0.95 * len(v) / 16 and counts.max() < 1.05 * len(v) / 16
+    assert np.array_equal(u, nw._draw_unit(np.random.default_rng(0), 200_001))  # seeded
+    # an odd count is a prefix of the next even one: output_bias=False draws a prefix
+    assert np.array_equal(nw._draw_unit(np.random.default_rng(3), 7), nw._draw_unit(np.random.default_rng(3), 8)[:7])
+
+
+def test_init_stacked_is_nn_linear_default_init():
+    arch = Architecture([128, 32], ["relu", "tanh"])
+    ws, bs, sc = nw._init_stacked(arch, F, NE, 4, np.random.default_rng(0), torch.float32, torch.device("cpu"))
+    assert [tuple(w.shape) for w in ws] == [(4, 128, F), (4, 32, 128), (4, NE, 32)]
+    assert [tuple(b.shape) for b in bs] == [(4, 128), (4, 32), (4, NE)]
+    for w, b, a, fan_in in zip(ws, bs, sc, (F, 128, 32)):
+        assert a == pytest.approx(1 / math.sqrt(fan_in))
+        assert w.abs().max() <= 1 and w.abs().max() > 0.99 and abs(float(w.mean())) < 0.02
+        assert b.abs().max() <= a and float(w.std()) == pytest.approx(1 / math.sqrt(3), rel=0.05)
+
+
+_FAST_ARCHS = [
+    ([64, 128], ["relu", "tanh"]),
+    ([32, 64, 128], ["sigmoid", "leakyrelu", "relu"]),
+    ([128, 128, 128], ["tanh", "tanh", "sigmoid"]),
+    ([48], ["leakyrelu"]),
+    ([64, 32], ["linear", "linear"]),
+    ([64, 32, 16, 256], ["leakyrelu", "linear", "tanh", "relu"]),
+    ([32, 32], ["sigmoid", "linear"]),
+]
+
+
+@pytest.mark.parametrize("widths,acts", _FAST_ARCHS)
+@pytest.mark.parametrize("weights", ["fresh", "pool"])
+def test_fast_path_matches_float64_autograd_on_the_same_weights(batch, widths, acts, weights):
+    arch = Architecture(widths, acts)
+    k = 1e-4
+    _, scores = naswot_mean_score(arch, batch, n_outputs=NE, n_inits=3, k=k, seed=7, weights=weights)
+    pool = nw._default_pool() if weights == "pool" else None
+    ws, bs, sc = nw._init_stacked(arch, F, NE, 3, np.random.default_rng(7), torch.float64, batch.device, pool)
+    ref = [naswot_score(n, batch.double(), k=k, method="autograd") for n in nw.stacked_to_modules(arch, ws, bs, sc)]
+    np.testing.assert_allclose(scores, ref, rtol=1e-5)
+
+
+def test_fast_path_dead_relu_network_is_finite_and_lowest(batch):
+    # B = F: the centred rows have rank <= F - 1, so C has a zero eigenvalue; and a huge
+    # negative bias kills every ReLU -> J = 0 everywhere -> all-zero C
+    arch = Architecture([16, 16], ["relu", "relu"])
+    ws, bs, bounds, unit = nw._draw_layers(arch, F, NE, 2, np.random.default_rng(0), output_bias=False)
+    bs = [torch.full_like(bs[0], -1e9 / (bounds[0] * unit)), bs[1]]
+    jac = nw._fast_jacobian(ws, bs, bounds, unit, arch.activations, batch)
+    assert float(jac.abs().max()) == 0.0
+    s = nw._scores_from_jacobians(jac, 1e-5)
+    np.testing.assert_allclose(s, -B * (math.log(1e-5) + 1e5), rtol=1e-12)
+
+
+def test_mean_minus_std_matches_numpy():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 7, 100):
+        a = rng.standard_normal(n) * 1e3 - 5e4
+        assert mean_minus_std(list(a)) == pytest.approx(float(a.mean() - a.std()), rel=1e-12, abs=1e-9)
+    assert mean_minus_std([1.0, float("nan")]) == -math.inf
+    with pytest.raises(ValueError):
+        mean_minus_std([])
