@@ -458,6 +458,9 @@ def _fast_jacobian(
     """
     t = ws[0].shape[0]
     h = x.expand(t, -1, -1)
+    quarter, slope, zero = _QUARTER, _LEAKY_SLOPE, _ZERO
+    if x.device.type != "cpu":
+        quarter, slope, zero = (c.to(x.device) for c in (quarter, slope, zero))
     hmul = 1.0  # the layer input is hmul * h
     nh = len(acts)
     ds: list[torch.Tensor | None] = []
@@ -476,14 +479,14 @@ def _fast_jacobian(
             elif act == "leakyrelu":
                 if not last:
                     h = torch.nn.functional.leaky_relu(z, 0.01)
-                d = torch.add(_LEAKY_SLOPE, z.relu_().sign_(), alpha=0.99)  # 1 (z > 0) or 0.01
+                d = torch.add(slope, z.relu_().sign_(), alpha=0.99)  # 1 (z > 0) or 0.01
             elif act == "sigmoid":
                 h = z.sigmoid_()
                 d = torch.addcmul(h, h, h, value=-1.0)  # s (1 - s)
             elif act == "tanh":
                 h = z.sigmoid_().add_(-0.5)  # tanh = 2 h
                 hmul = 2.0
-                d = torch.addcmul(_QUARTER, h, h, value=-1.0)  # (1 - tanh^2) / 4
+                d = torch.addcmul(quarter, h, h, value=-1.0)  # (1 - tanh^2) / 4
             elif act == "linear":
                 h, d = z, None
             else:
@@ -498,7 +501,7 @@ def _fast_jacobian(
         for i in range(nh - 1, -1, -1):
             wt = ws[i].transpose(1, 2)
             # d/d(input of hidden layer i); unit keeps integer weights' products in range
-            g = torch.bmm(g, wt) if unit == 1.0 else torch.baddbmm(_ZERO, g, wt, beta=0.0, alpha=unit)
+            g = torch.bmm(g, wt) if unit == 1.0 else torch.baddbmm(zero, g, wt, beta=0.0, alpha=unit)
             if i > 0 and ds[i - 1] is not None:
                 d = ds[i - 1]
                 g = g.mul_(d) if g.shape[1] == d.shape[1] else g * d
@@ -540,16 +543,18 @@ def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
     quiet = contextlib.nullcontext() if np.isfinite(mean).all() else np.errstate(invalid="ignore")
     with quiet:  # a non-finite row (inf - inf) becomes NaN here
         j -= mean[..., None]
-        norm = np.sqrt(np.einsum("tbf,tbf->tb", j, j))
+        c = np.matmul(j, j.transpose(0, 2, 1))  # centred Gram; its diagonal: squared row norms
+        norm = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
         # zero (or rounding-level, or non-finite) variance -> zero row and column, as in
         # correlation_matrix (a NaN norm compares False; a non-finite row has a NaN norm)
         ok = norm > 1e-10 * math.sqrt(f) * np.abs(mean)
-    if ok.all():
-        j /= norm[..., None]
-    else:
+    if not ok.all():
         j[~ok] = 0.0
-        j[ok] /= norm[ok][:, None]
-    c = np.matmul(j, j.transpose(0, 2, 1))
+        c = np.matmul(j, j.transpose(0, 2, 1))
+        norm = np.where(ok, norm, 1.0)
+    inv = 1.0 / norm
+    c *= inv[:, :, None]  # C = D G D, D = diag(1 / norm)
+    c *= inv[:, None, :]
     if k > 0:
         # OpenBLAS runs these two single-threaded at this size (its dtrsm would start
         # threads, which under load costs more than it saves); the batched matmul above too
@@ -570,6 +575,8 @@ def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
             logdet = -2.0 * np.log(np.diagonal(c, axis1=1, axis2=2)).sum(axis=-1)
             return -(logdet + np.einsum("tij,tij->t", c, c))
         c = np.matmul(j, j.transpose(0, 2, 1))
+        c *= inv[:, :, None]
+        c *= inv[:, None, :]
     np.clip(c, -1.0, 1.0, out=c)
     lk = np.linalg.eigvalsh(c) + k
     with np.errstate(divide="ignore"):
