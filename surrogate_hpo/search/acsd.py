@@ -9,7 +9,8 @@ settings are not sampling noise of different pairs.
 
 Selection (the paper's rule): the ACSD keeps falling slowly with more descriptors and
 larger cutoffs, so the minimum alone is not the choice.  Settings whose ACSD is within
-``tolerance`` of the best (``ACSD <= min + tolerance * (max - min)``) count as equally good;
+``tolerance`` of the best (``ACSD <= min + tolerance * (max - min)``, or with
+``tolerance_of: min`` ``ACSD <= min * (1 + tolerance)``) count as equally good;
 among them the largest cutoff wins (more of the environment seen), then the smallest
 ``twojmax`` (fewest descriptors, cheapest network input).
 
@@ -260,21 +261,33 @@ def _rows_of(trial: Any) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- selection
-def select_setting(rows: list[dict[str, Any]], tolerance: float = 0.1) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The paper's rule: among settings with ``acsd <= min + tolerance * (max - min)``, the
-    largest ``rcutfac``, then the smallest ``twojmax``.  Returns ``(chosen row, details)``."""
+def select_setting(rows: list[dict[str, Any]], tolerance: float = 0.1,
+                   tolerance_of: str = "range") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The paper's rule: among settings with ``acsd <= min + tolerance * (max - min)``
+    (``tolerance_of="range"``) or ``acsd <= min * (1 + tolerance)`` (``"min"``), the largest
+    ``rcutfac``, then the smallest ``twojmax``.  Returns ``(chosen row, details)``.
+
+    ``"range"`` depends on the worst setting of the grid (one very bad setting widens the
+    band); ``"min"`` does not."""
     ok = [r for r in rows if r.get("acsd") is not None and math.isfinite(float(r["acsd"]))]
     if not ok:
         raise ValueError("no setting has a finite ACSD")
     values = [float(r["acsd"]) for r in ok]
     lo, hi = min(values), max(values)
-    threshold = lo + float(tolerance) * (hi - lo)
+    if tolerance_of == "range":
+        threshold = lo + float(tolerance) * (hi - lo)
+        rule = "acsd <= min + tolerance * (max - min); then largest rcutfac, then smallest twojmax"
+    elif tolerance_of == "min":
+        threshold = lo * (1.0 + float(tolerance))
+        rule = "acsd <= min * (1 + tolerance); then largest rcutfac, then smallest twojmax"
+    else:
+        raise ValueError(f"tolerance_of must be 'range' or 'min', got {tolerance_of!r}")
     near = [r for r in ok if float(r["acsd"]) <= threshold + 1e-15]
     chosen = min(near, key=lambda r: (-float(r["rcutfac"]), int(r["twojmax"])))
     best = min(ok, key=lambda r: float(r["acsd"]))
     return chosen, {
-        "rule": "acsd <= min + tolerance * (max - min); then largest rcutfac, then smallest twojmax",
-        "tolerance": float(tolerance), "min_acsd": lo, "max_acsd": hi, "threshold": threshold,
+        "rule": rule, "tolerance": float(tolerance), "tolerance_of": tolerance_of,
+        "min_acsd": lo, "max_acsd": hi, "threshold": threshold,
         "n_within_tolerance": len(near),
         "lowest": {"rcutfac": float(best["rcutfac"]), "twojmax": int(best["twojmax"]), "acsd": float(best["acsd"])},
     }
@@ -304,8 +317,13 @@ def run_descriptor_study(cfg: dict[str, Any], study_dir: Path, *, resume: bool) 
     m = dict(cfg["method"])
     grid = parse_grid(m)
     tolerance = float(m.get("tolerance", 0.1))
-    if not 0 <= tolerance <= 1:
+    tolerance_of = str(m.get("tolerance_of", "range"))
+    if tolerance_of not in ("range", "min"):
+        raise ConfigError(f"method.tolerance_of must be 'range' or 'min', got {tolerance_of!r}")
+    if tolerance_of == "range" and not 0 <= tolerance <= 1:
         raise ConfigError(f"method.tolerance must be in [0, 1] (a fraction of the ACSD range), got {tolerance}")
+    if tolerance < 0:
+        raise ConfigError(f"method.tolerance must be >= 0, got {tolerance}")
     clip = bool(m.get("clip", True))
     check_cluster_config(cfg["cluster"])
     data_desc, snaps = _prepare_snapshots(cfg, grid)  # every config/data error surfaces here
@@ -337,11 +355,13 @@ def run_descriptor_study(cfg: dict[str, Any], study_dir: Path, *, resume: bool) 
     if not rows:
         raise RuntimeError(f"no ACSD setting was scored; see {study_dir / 'tune' / STAGE}")
     failed = len(grid) - len(rows)
-    chosen, sel = select_setting(rows, tolerance)
+    chosen, sel = select_setting(rows, tolerance, tolerance_of)
     table = _table(rows, chosen, sel["threshold"])
+    band = "range" if tolerance_of == "range" else "minimum"
     explain = (f"[acsd] lowest ACSD {sel['min_acsd']:.5f} (rcutfac={sel['lowest']['rcutfac']:g}, twojmax="
-               f"{sel['lowest']['twojmax']}); {sel['n_within_tolerance']} setting(s) within {tolerance:g} of the "
-               f"ACSD range (<= {sel['threshold']:.5f}); of those the largest cutoff, then the smallest twojmax: "
+               f"{sel['lowest']['twojmax']}); {sel['n_within_tolerance']} setting(s) within tolerance "
+               f"{tolerance:g} of the ACSD {band} (<= {sel['threshold']:.5f}); of those the largest cutoff, "
+               f"then the smallest twojmax: "
                f"rcutfac={float(chosen['rcutfac']):g} Å, twojmax={int(chosen['twojmax'])} "
                f"({int(chosen['n_features'])} descriptors), ACSD {float(chosen['acsd']):.5f}")
     print(explain, flush=True)

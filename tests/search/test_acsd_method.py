@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,10 +37,14 @@ def test_select_setting_rule():
     assert (chosen0["rcutfac"], chosen0["twojmax"]) == (3.0, 8)  # tolerance 0: the minimum
     chosen1, _ = select_setting(rows, tolerance=1.0)
     assert (chosen1["rcutfac"], chosen1["twojmax"]) == (5.0, 2)
+    # relative to the minimum: 0.10 * 1.02 = 0.102 admits 4.0/10 but not 4.0/8
+    chosen_min, sel_min = select_setting(rows, tolerance=0.02, tolerance_of="min")
+    assert (chosen_min["rcutfac"], chosen_min["twojmax"]) == (4.0, 10)
+    assert sel_min["threshold"] == pytest.approx(0.102)
 
 
 def test_tiny_acsd_study(ray_local, tmp_path):
-    cfg = _cfg(tmp_path)
+    cfg = _cfg(tmp_path, ["method.write_dataset=true"])
     run_dir = tmp_path / "acsd" / "run1"
     summary = run_study(cfg, run_dir)
     trials = pd.read_parquet(run_dir / "acsd_trials.parquet")
@@ -59,7 +64,17 @@ def test_tiny_acsd_study(ray_local, tmp_path):
     assert len(on_disk["settings"]) == 4
     assert "<- chosen" in (run_dir / "summary.md").read_text()
     assert json.loads((run_dir / "study.json").read_text())["status"] == "finished"
-    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4  # one per setting and snapshot
+    # one per setting on the one snapshot used, + the chosen setting on the 9 other snapshots
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 4 + 9
+    # write_dataset: every snapshot with the chosen descriptors, as MALA files
+    ds = run_dir / "dataset"
+    x = np.load(ds / "Al_298K_000.in.npy")
+    assert x.shape == (24, 24, 24, 3 + summary["chosen"]["n_features"])
+    assert np.load(ds / "Al_298K_000.out.npy").shape == (24, 24, 24, 84)
+    info = json.loads((ds / "Al_298K_000.info.json").read_text())
+    assert info["descriptors"]["rcutfac"] == summary["chosen"]["rcutfac"]
+    assert info["descriptors"]["twojmax"] == summary["chosen"]["twojmax"]
+    assert len(list(ds.glob("*.in.npy"))) == 10
 
     # resume: nothing is recomputed, same choice
     again = run_study({**cfg, "resume": str(run_dir)}, run_dir.parent / "run2")
@@ -76,6 +91,7 @@ def test_tiny_acsd_study(ray_local, tmp_path):
     (["method.n_snapshots=99"], "n_snapshots"),
     (["method.snapshots=[nope]"], "nope"),
     (["method.tolerance=2"], "tolerance"),
+    (["method.tolerance_of=max"], "tolerance_of"),
 ])
 def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, match):
     import surrogate_hpo.study.resources as resources
