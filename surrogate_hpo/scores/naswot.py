@@ -552,14 +552,15 @@ def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
         j[~ok] = 0.0
         c = np.matmul(j, j.transpose(0, 2, 1))
         norm = np.where(ok, norm, 1.0)
-    inv = 1.0 / norm
-    c *= inv[:, :, None]  # C = D G D, D = diag(1 / norm)
-    c *= inv[:, None, :]
     if k > 0:
+        # C = D G D with D = diag(1 / norm), so A = C + k I = D G' D, G' = G + k D^-2: factor
+        # G' (no rescaling pass; Cholesky is insensitive to the diagonal scaling), then
+        # ln det A = ln det G' - 2 sum ln norm_i, tr A^-1 = sum_i norm_i^2 (G'^-1)_ii.
         # OpenBLAS runs these two single-threaded at this size (its dtrsm would start
         # threads, which under load costs more than it saves); the batched matmul above too
         dpotrf, dtrtri = _lapack()
-        c.reshape(t, b * b)[:, :: b + 1] += k
+        n2 = norm * norm
+        c.reshape(t, b * b)[:, :: b + 1] += k * n2
         for i in range(t):
             ai = c[i].T  # the same symmetric matrix, Fortran-ordered: factorised in place
             u, info = dpotrf(ai, lower=0, clean=1, overwrite_a=1)
@@ -571,12 +572,14 @@ def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
             if ui is not ai:
                 ai[...] = ui
         else:
-            # A = U^T U: ln det A = 2 sum ln U_jj = -2 sum ln (U^-1)_jj; tr A^-1 = ||U^-1||_F^2
-            logdet = -2.0 * np.log(np.diagonal(c, axis1=1, axis2=2)).sum(axis=-1)
-            return -(logdet + np.einsum("tij,tij->t", c, c))
+            # G' = V^T V; c[i] holds (V^-1)^T: ln det G' = -2 sum ln (V^-1)_jj and
+            # (G'^-1)_ii = ||row i of V^-1||^2 = ||column i of c[i]||^2
+            logdet = -2.0 * np.log(np.diagonal(c, axis1=1, axis2=2)).sum(axis=-1) - np.log(n2).sum(axis=-1)
+            return -(logdet + np.einsum("ti,ti->t", np.einsum("tji,tji->ti", c, c), n2))
         c = np.matmul(j, j.transpose(0, 2, 1))
-        c *= inv[:, :, None]
-        c *= inv[:, None, :]
+    inv = 1.0 / norm
+    c *= inv[:, :, None]  # C = D G D, D = diag(1 / norm)
+    c *= inv[:, None, :]
     np.clip(c, -1.0, 1.0, out=c)
     lk = np.linalg.eigvalsh(c) + k
     with np.errstate(divide="ignore"):
