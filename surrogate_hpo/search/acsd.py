@@ -148,7 +148,9 @@ def _pick_names(data: dict[str, Any], m: dict[str, Any], names: list[str]) -> li
     try:
         split = default_split(names, train=data.get("train"), validation=data.get("validation"), test=data.get("test"))
         pool = split["train"]
-    except DataError:
+    except DataError as e:
+        if any(data.get(k) for k in ("train", "validation", "test")):
+            raise ConfigError(str(e)) from None
         pool = names  # too few snapshots to split: use them all
     if n > len(pool):
         raise ConfigError(f"method.n_snapshots={n} but only {len(pool)} training snapshots ({pool}); "

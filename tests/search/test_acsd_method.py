@@ -125,3 +125,28 @@ def test_snapshots_with_different_grids_or_species(tmp_path, monkeypatch):
         run_study(_cfg(tmp_path, base + ["method.snapshots=[a,b]"]), tmp_path / "r1")
     with pytest.raises(ConfigError, match="snapshots differ"):
         run_study(_cfg(tmp_path, base + ["method.snapshots=[a,c]"]), tmp_path / "r2")
+
+
+def test_mala_dir_and_sample_give_the_same_acsd(tmp_path):
+    """The mala_dir loader (sidecar atoms + .out.npy) sees the same snapshots as data=sample."""
+    import shutil
+
+    from surrogate_hpo.data.bundled import BUNDLED_DIR
+    from surrogate_hpo.data.generate.pack import load_packed
+    from surrogate_hpo.search.acsd import _prepare_snapshots, acsd_of_setting, parse_grid
+
+    d = tmp_path / "snaps"
+    d.mkdir()
+    for name in ("Al_298K_000", "Al_298K_001", "Al_298K_002"):
+        np.save(d / f"{name}.out.npy", load_packed(BUNDLED_DIR / f"{name}.ldos.npz").astype(np.float32))
+        np.save(d / f"{name}.in.npy", np.zeros((1, 1, 1, 4), np.float32))  # not read by acsd
+        shutil.copy(BUNDLED_DIR / f"{name}.info.json", d / f"{name}.info.json")
+    values = []
+    for data in (["data=sample"], ["data=mala_dir", f"data.path={d}", "data.train=[Al_298K_000]"]):
+        cfg = _cfg(tmp_path, data)
+        grid = parse_grid(cfg["method"])
+        _, snaps = _prepare_snapshots(cfg, grid)
+        assert [s["name"] for s in snaps] == ["Al_298K_000"]
+        values.append(acsd_of_setting(3.0, 2, snaps, cache_dir=tmp_path / "cache")["acsd"])
+    assert values[0] == pytest.approx(values[1], rel=1e-6)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1  # same atoms, grid, settings: one cache entry
