@@ -13,6 +13,7 @@ from typing import Any
 from .search.naswot import n_parameters
 from .study.config_check import check_config
 from .study.context import StudyContext
+from .study.errors import ConfigError
 from .study.final_evaluation import run_final_evaluation
 from .study.prepared_data import prepare_data
 from .study.resources import start_ray
@@ -31,8 +32,14 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         # descriptor methods (e.g. acsd) search bispectrum settings: no network, no final training
         print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, "
               f"{'resuming, ' if resuming else ''}results in {study_dir}", flush=True)
-        write_json(study_dir / MARKER, {"status": "running", "config": cfg})
-        summary = method.run_descriptor_study(cfg, study_dir, resume=resuming)
+        if not resuming:
+            write_json(study_dir / MARKER, {"status": "running", "config": cfg})
+        try:
+            summary = method.run_descriptor_study(cfg, study_dir, resume=resuming)
+        except ConfigError:
+            if not resuming:  # the study never started: not a candidate for resume=true
+                (study_dir / MARKER).unlink(missing_ok=True)
+            raise
         write_json(study_dir / MARKER, {"status": "finished", "config": cfg})
         return summary
     print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, {space.n_candidates} architectures in "
