@@ -563,10 +563,10 @@ def _scores_from_jacobians(jac: torch.Tensor, k: float) -> np.ndarray:
         c.reshape(t, b * b)[:, :: b + 1] += k * n2
         for i in range(t):
             ai = c[i].T  # the same symmetric matrix, Fortran-ordered: factorised in place
-            u, info = dpotrf(ai, lower=0, clean=1, overwrite_a=1)
+            u, info = dpotrf(ai, 0, 1, 1)  # (a, lower, clean, overwrite_a): positional is faster
             if info != 0:
                 break
-            ui, info = dtrtri(u, lower=0, overwrite_c=1)  # U^-1, in place
+            ui, info = dtrtri(u, 0, 0, 1)  # (c, lower, unitdiag, overwrite_c): V^-1, in place
             if info != 0:
                 break
             if ui is not ai:

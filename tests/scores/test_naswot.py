@@ -210,7 +210,7 @@ def test_cholesky_failure_and_k_zero_fall_back_to_eigenvalues(monkeypatch):
     j = _jacobians(2, t=2, b=20, f=40)
     ref = score_from_jacobian(j, k=1e-4).numpy()
     dpotrf, dtrtri = nw._lapack()
-    monkeypatch.setattr(nw, "_LAPACK", (lambda a, **kw: (a, 1), dtrtri))  # "not positive definite"
+    monkeypatch.setattr(nw, "_LAPACK", (lambda a, *args, **kw: (a, 1), dtrtri))  # "not positive definite"
     np.testing.assert_allclose(nw._scores_from_jacobians(j, 1e-4), ref, rtol=1e-10)
     monkeypatch.setattr(nw, "_LAPACK", (dpotrf, dtrtri))
     np.testing.assert_allclose(nw._scores_from_jacobians(j, 0.0), score_from_jacobian(j, k=0.0).numpy(), rtol=1e-9)
