@@ -318,8 +318,8 @@ def run_descriptor_study(cfg: dict[str, Any], study_dir: Path, *, resume: bool) 
     study_dir = Path(study_dir)
     m = dict(cfg["method"])
     grid = parse_grid(m)
-    tolerance = float(m.get("tolerance", 0.1))
-    tolerance_of = str(m.get("tolerance_of", "range"))
+    tolerance = float(m.get("tolerance", 0.2))
+    tolerance_of = str(m.get("tolerance_of", "min"))
     if tolerance_of not in ("range", "min"):
         raise ConfigError(f"method.tolerance_of must be 'range' or 'min', got {tolerance_of!r}")
     if tolerance_of == "range" and not 0 <= tolerance <= 1:

@@ -90,7 +90,7 @@ def test_tiny_acsd_study(ray_local, tmp_path):
     (["method.rcutfac=[-1.0]"], "positive"),
     (["method.n_snapshots=99"], "n_snapshots"),
     (["method.snapshots=[nope]"], "nope"),
-    (["method.tolerance=2"], "tolerance"),
+    (["method.tolerance=-1"], "tolerance"),
     (["method.tolerance_of=max"], "tolerance_of"),
 ])
 def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, match):
