@@ -659,7 +659,7 @@ def naswot_mean_score(
     if n_inits < 1:
         raise ValueError(f"n_inits must be >= 1, got {n_inits}")
     x = _check_batch(_as_tensor(batch), on_large_batch)
-    with num_threads(threads):
+    with num_threads(threads) if threads is not None else contextlib.nullcontext():
         if isinstance(make_network, Architecture):
             arch = make_network
             n_in = int(n_inputs) if n_inputs is not None else x.shape[1]
@@ -681,7 +681,8 @@ def naswot_mean_score(
                 if x.device.type != "cpu":
                     ws = [w.to(x.device) for w in ws]
                     bs = [b.to(x.device) for b in bs]
-                jac = _fast_jacobian(ws, bs, bounds, unit, arch.activations, x.to(torch.float32))
+                x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+                jac = _fast_jacobian(ws, bs, bounds, unit, arch.activations, x32)
                 scores = _scores_from_jacobians(jac, k).tolist()
             return mean_minus_std(scores), [float(s) for s in scores]
 
