@@ -116,10 +116,14 @@ def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
 
 
 def candidates_per_trial(setting: Any, n_candidates: int, cluster: dict[str, Any],
-                         trials_per_slot: int = 4) -> int:
-    """Chunk size: an int as given, or ``"auto"``: about ``trials_per_slot`` trials per
-    concurrent trial slot of the running Ray cluster (few trials = little Tune overhead,
-    yet a progress line every quarter of the stage)."""
+                         max_per_trial: int = 2000) -> int:
+    """Chunk size: an int as given, or ``"auto"``: one trial per concurrent trial slot of the
+    running Ray cluster, at most ``max_per_trial`` candidates (a few seconds of scoring) each.
+
+    A Tune stage costs seconds of fixed start-up and ~0.1-0.3 s per trial, while a score
+    costs ~1.5 ms (benchmarks/naswot_tune_overhead.py), so few, large trials are fastest;
+    the cap keeps progress lines coming on large grids.
+    """
     if setting not in (None, "auto"):
         return max(1, int(setting))
     import ray
@@ -128,7 +132,7 @@ def candidates_per_trial(setting: Any, n_candidates: int, cluster: dict[str, Any
     slots = max(1, int(cpus // max(float(cluster.get("cpus_per_trial", 1)), 1e-9)))
     if cluster.get("max_concurrent_trials"):
         slots = min(slots, int(cluster["max_concurrent_trials"]))
-    return max(1, -(-n_candidates // (slots * trials_per_slot)))
+    return max(1, min(max_per_trial, -(-n_candidates // slots)))
 
 
 def _candidates_of(result: dict[str, Any]) -> list[dict[str, Any]]:
