@@ -72,3 +72,26 @@ def test_bad_input():
         acsd(np.ones((10, 3)), np.ones((9, 3)))
     with pytest.raises(ValueError):
         acsd(np.ones(10), np.ones(10))
+
+
+def test_blocks_dtypes_and_strides(monkeypatch):
+    import surrogate_hpo.descriptors.acsd as mod
+
+    d, l = _data(n=120, f=9, e=6, seed=5)
+    d[7] = 0.0
+    ref = [acsd_reference(d, l, n_points=23, n_partners=17, seed=1, clip=c) for c in (True, False)]
+    for per_block in (1, 17 * 4 + 5, 10_000):  # one row per block, a ragged last block, one block
+        monkeypatch.setattr(mod, "_PAIRS_PER_BLOCK", per_block)
+        for clip, r in zip((True, False), ref):
+            assert acsd(d, l, n_points=23, n_partners=17, seed=1, clip=clip) == pytest.approx(r, rel=1e-12, abs=1e-14)
+    # float32 inputs: float64 arithmetic on the float32 values (not float32 dot products)
+    d32, l32 = d.astype(np.float32), l.astype(np.float32)
+    a32 = acsd(d32, l32, n_points=23, n_partners=17, seed=1)
+    assert a32 == pytest.approx(acsd_reference(d32.astype(np.float64), l32.astype(np.float64), n_points=23,
+                                               n_partners=17, seed=1), rel=1e-12, abs=1e-14)
+    # non-contiguous rows (xyz columns sliced off) and integer inputs
+    wide = np.concatenate([np.zeros((120, 3)), d], axis=1)
+    assert acsd(wide[:, 3:], l, n_points=23, n_partners=17, seed=1) == pytest.approx(ref[0], rel=1e-12, abs=1e-14)
+    di = np.arange(120 * 4).reshape(120, 4) % 7
+    assert acsd(di, l, seed=2, n_points=11, n_partners=9) == pytest.approx(
+        acsd_reference(di.astype(float), l, seed=2, n_points=11, n_partners=9), rel=1e-12, abs=1e-14)
