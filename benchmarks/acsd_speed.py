@@ -6,8 +6,9 @@ coordinates removed) -- through the descriptor cache.  P = Q = 200 (40 000 pairs
 
 Timed (best of ``--repeats``):
 
-* ``ours``: :func:`surrogate_hpo.descriptors.acsd.acsd` (pair drawing + row normalisation +
-  one batched dot per side);
+* ``ours``: :func:`surrogate_hpo.descriptors.acsd.acsd` (pair drawing, then per block of
+  pairs one gather and one batched float64 matrix-vector product per side, divided by row
+  norms computed once);
 * ``ours_similarities_only``: :func:`pair_similarities` + distance on pre-drawn pairs;
 * ``mala_same_pairs``: MALA's pair kernel ``ACSDAnalyzer.__calc_cosine_similarity`` called
   for each of *our* pairs (the loop of MALA's ``_calculate_cosine_similarities``), then
