@@ -73,7 +73,7 @@ def search_space_sample(n: int, seed: int = 0, space: str | None = "default") ->
         grid = parse_search_space(yaml.safe_load((ROOT / "conf" / "search_space" / f"{space}.yaml").read_text()))
         cands = grid.candidates()
         pick = rng.choice(len(cands), size=min(n, len(cands)), replace=False)
-        return [Architecture(widths=list(cands[i].widths), activations=list(cands[i].activations)) for i in pick]
+        return [cands[i].to_architecture() for i in pick]
     out = []
     for _ in range(n):
         depth = int(rng.integers(2, 5))

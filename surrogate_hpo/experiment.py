@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .search.naswot import n_parameters
 from .study.config_check import check_config
 from .study.context import StudyContext
 from .study.errors import ConfigError
@@ -62,7 +61,7 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             "architecture": outcome.chosen.describe(),
             "n_in": data.n_features,
             "n_out": data.n_energies,
-            "n_parameters": n_parameters(outcome.chosen, data.n_features, data.n_energies),
+            "n_parameters": outcome.chosen.to_architecture().n_parameters(data.n_features, data.n_energies),
         },
         "training": outcome.training,
         "method_details": outcome.details,

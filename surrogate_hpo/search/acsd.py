@@ -37,7 +37,7 @@ from ..descriptors.bispectrum import MAX_CUTOFF_OVER_WIDTH, MAX_TWOJMAX, Bispect
 from ..descriptors.cache import cached_bispectrum
 from ..study.errors import ConfigError
 from ..study.progress import ProgressPrinter
-from ..study.results import ResultsWriter, atomic_write_text, write_json
+from ..study.results import ResultsWriter, atomic_write_text, is_finite_number, write_json
 from ..study.tune_run import compute_spent, run_tune_stage
 
 STAGE = "acsd"
@@ -352,7 +352,7 @@ def run_descriptor_study(cfg: dict[str, Any], study_dir: Path, *, resume: bool) 
     search_wall = time.perf_counter() - t0
 
     wanted = {(g["rcutfac"], g["twojmax"]) for g in grid}
-    rows = [r for r in writer.rows if r.get("status") == "ok" and _finite(r.get("acsd"))
+    rows = [r for r in writer.rows if r.get("status") == "ok" and is_finite_number(r.get("acsd"))
             and (float(r["rcutfac"]), int(r["twojmax"])) in wanted]
     if not rows:
         raise RuntimeError(f"no ACSD setting was scored; see {study_dir / 'tune' / STAGE}")
@@ -394,13 +394,6 @@ def run_descriptor_study(cfg: dict[str, Any], study_dir: Path, *, resume: bool) 
     write_json(study_dir / "summary.json", summary)
     atomic_write_text(study_dir / "summary.md", "```\n" + text + "\n```\n")
     return summary
-
-
-def _finite(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _write_dataset(cfg: dict[str, Any], out_dir: Path, chosen: dict[str, Any], cache_dir: Path) -> Path:

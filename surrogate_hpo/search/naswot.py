@@ -38,14 +38,12 @@ def score_candidates(
     Candidate ``i`` of the grid is initialised with seeds derived from ``seed`` and its
     grid index, so scores do not depend on how the grid is chunked.
     """
-    from ..model import Architecture
     from ..scores import naswot_mean_score
 
     out = []
     for cid, cand in candidates:
         t0 = time.perf_counter()
-        arch = Architecture(widths=list(cand.widths), activations=list(cand.activations))
-        score, per_init = naswot_mean_score(arch, batch, n_outputs=n_outputs, n_inits=n_inits, k=k,
+        score, per_init = naswot_mean_score(cand.to_architecture(), batch, n_outputs=n_outputs, n_inits=n_inits, k=k,
                                             seed=seed * 1_000_003 + cid)
         out.append(
             {
@@ -98,7 +96,7 @@ def _rows_of(candidates: list[Candidate], n_in: int, n_out: int):
                     "widths": list(c.widths),
                     "activations": list(c.activations),
                     "architecture": c.describe(),
-                    "n_parameters": n_parameters(c, n_in, n_out),
+                    "n_parameters": c.to_architecture().n_parameters(n_in, n_out),
                     "score": r["score"],
                     "score_mean": r["score_mean"],
                     "score_std": r["score_std"],
@@ -138,12 +136,6 @@ def candidates_per_trial(setting: Any, n_candidates: int, cluster: dict[str, Any
 def _candidates_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Per-candidate rows a NASWOT trial reported."""
     return json.loads(result.get("candidates_json") or "[]")
-
-
-def n_parameters(c: Candidate, n_in: int, n_out: int) -> int:
-    """Weights and biases of the MLP ``n_in -> widths -> n_out``."""
-    sizes = [n_in, *c.widths, n_out]
-    return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
 
 
 def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> MethodOutcome:

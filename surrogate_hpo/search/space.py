@@ -44,6 +44,12 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         return {"widths": list(self.widths), "activations": list(self.activations)}
 
+    def to_architecture(self) -> "Architecture":
+        """The network shape as :class:`surrogate_hpo.model.Architecture` (builds, counts parameters)."""
+        from ..model import Architecture
+
+        return Architecture.from_dict(self.to_dict())
+
 
 @dataclass(frozen=True)
 class TrainingParameter:

@@ -21,7 +21,7 @@ from ..study.energy_metrics import EnergyEvaluator
 from ..study.prepared_data import PreparedData
 
 
-def predict_ldos(network: Any, data: PreparedData, snapshot: Any, *, device: str = "cpu",
+def predict_ldos(network: Any, data: PreparedData, snapshot: Any, *, device: Any = "cpu",
                  chunk_rows: int = 65536) -> np.ndarray:
     """Predicted LDOS of ``snapshot`` in 1/(eV·Å³), ``(n_points, nE)``."""
     import torch
@@ -36,14 +36,6 @@ def predict_ldos(network: Any, data: PreparedData, snapshot: Any, *, device: str
     return np.asarray(data.y_scaler.inverse_transform(out), dtype=np.float32)
 
 
-def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return requested
-
-
 def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], training: dict[str, Any],
                        data: PreparedData, evaluate_test: bool = True, threads: int = 1) -> None:
     """Tune trial: build the network of ``architecture``, train it, report energy errors.
@@ -53,7 +45,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     """
     import torch
 
-    from ..model import Architecture, TrainingConfig, build_mlp, save_checkpoint, train
+    from ..model import Architecture, TrainingConfig, resolve_device, save_checkpoint, train
 
     torch.set_num_threads(max(1, threads))
     # arrays from Ray's object store are read-only; training only reads them
@@ -62,8 +54,8 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     seed = int(config.get("seed", policy.get("seed", 0)))
     device = resolve_device(str(policy.get("device", "auto")))
     torch.manual_seed(seed)
-    net = build_mlp(data.n_features, data.n_energies, widths=list(architecture["widths"]),
-                    activations=list(architecture["activations"])).to(device)
+    arch = Architecture.from_dict(architecture)
+    net = arch.build(data.n_features, data.n_energies).to(device)
     tc = TrainingConfig(**{k: v for k, v in policy.items() if k in TrainingConfig.__dataclass_fields__ and k not in ("seed", "device")},
                         seed=seed, device=device)
     val_energy = EnergyEvaluator(data.validation)
@@ -96,7 +88,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     with tempfile.TemporaryDirectory() as tmp:
         save_checkpoint(
             Path(tmp) / "model.pt", net,
-            architecture=Architecture(widths=list(architecture["widths"]), activations=list(architecture["activations"])), n_in=data.n_features, n_out=data.n_energies,
+            architecture=arch, n_in=data.n_features, n_out=data.n_energies,
             config={**policy, "seed": seed},
             extra={"x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
                    "energy_grid": data.test[0].energy_grid.to_dict() if data.test else None},

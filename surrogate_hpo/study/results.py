@@ -123,7 +123,7 @@ class ResultsWriter(Callback):
         """The best row by ``metric`` (rows without a finite value are skipped)."""
         if self.metric is None:
             return None
-        valid = [r for r in self.rows if _finite(r.get(self.metric))]
+        valid = [r for r in self.rows if is_finite_number(r.get(self.metric))]
         if not valid:
             return None
         pick = max if self.mode == "max" else min
@@ -141,7 +141,8 @@ class ResultsWriter(Callback):
             write_json(self.best_path, best)
 
 
-def _finite(v: Any) -> bool:
+def is_finite_number(v: Any) -> bool:
+    """True for values that convert to a finite float (False for None, NaN, inf, text)."""
     try:
         return math.isfinite(float(v))
     except (TypeError, ValueError):
