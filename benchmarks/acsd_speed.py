@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_machine import machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -73,8 +73,7 @@ def main() -> None:
     feats = desc4[..., 3:].reshape(-1, desc4.shape[-1] - 3)
     ldos = ldos4.reshape(-1, ldos4.shape[-1])
     P = args.points
-    out = {"platform_node": platform.node(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
-           "numpy": np.__version__, "n_grid_points": int(feats.shape[0]), "n_features": int(feats.shape[1]),
+    out = {"machine": machine_info(), "n_grid_points": int(feats.shape[0]), "n_features": int(feats.shape[1]),
            "n_energies": int(ldos.shape[1]), "P": P, "Q": P, "n_pairs": P * P, "repeats": args.repeats}
 
     t_ours, v_ours = _best(lambda: acsd(feats, ldos, n_points=P, n_partners=P, seed=args.seed), args.repeats)
@@ -116,7 +115,7 @@ def main() -> None:
     res.mkdir(parents=True, exist_ok=True)
     (res / "acsd_speed.json").write_text(json.dumps(out, indent=2) + "\n")
     print(f"ACSD, {P}x{P} pairs, {out['n_grid_points']} grid points, F={out['n_features']}, nE={out['n_energies']} "
-          f"({out['platform_node']}, {out['cpu_count']} CPUs)")
+          f"({out['machine']['node']}, {out['machine']['cpu_count']} CPUs)")
     print(f"{'implementation':<26} {'seconds':>10} {'ACSD':>12} {'ours faster':>12}")
     for key in ("ours", "ours_similarities_only", "mala_same_pairs", "mala_native"):
         if key in out:

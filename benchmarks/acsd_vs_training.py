@@ -38,12 +38,12 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_machine import machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -209,8 +209,7 @@ def main() -> None:
     t_acsd = sum(r["acsd_seconds"] for r in all_rows)
     t_train = sum(r["training_seconds"] for r in all_rows)
     out = {
-        "platform_node": platform.node(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+        "machine": machine_info(), "torch_threads": torch.get_num_threads(),
         "data": "bundled Al sample: train Al_298K_000..007, validation 008, test 009",
         "seeds": args.seeds, "epochs": args.epochs, "points_per_snapshot": args.points,
         "network": {"widths": [64, 64], "activations": ["leakyrelu"], "optimizer": "adam", "learning_rate": 3e-3,

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_machine import machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -238,17 +237,6 @@ def overview_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "node": platform.node(),
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", type=Path, default=None, help="folder with <name>.info.json + LDOS")
@@ -286,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_line)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": machine(), "summary": summary, "snapshots": results,
+    payload = {"machine": machine_info(), "summary": summary, "snapshots": results,
                "command": "python benchmarks/dft_consistency.py" + (f" --data-dir {args.data_dir}" if args.data_dir else "")}
     (args.out_dir / "dft_consistency.json").write_text(json.dumps(payload, indent=1) + "\n")
     md = ["# DFT consistency: observables from the DFT LDOS vs Quantum ESPRESSO", "",

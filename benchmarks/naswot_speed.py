@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -48,8 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench_machine import machine_info  # noqa: E402
 from surrogate_hpo.model import Architecture  # noqa: E402
-from surrogate_hpo.scores import MALA_K, mean_minus_std, naswot_mean_score, score_from_jacobian  # noqa: E402
+from surrogate_hpo.scores import MALA_K, mean_minus_std, naswot_mean_score  # noqa: E402
 from surrogate_hpo.scores.naswot import _init_stacked, stacked_to_modules  # noqa: E402
 
 WIDTHS = (32, 64, 128, 256, 512)
@@ -332,14 +332,6 @@ def print_table(res: dict[str, Any]) -> None:
               f"(median {a['median_rel_diff_mala_f32']:.1e}); Kendall tau {a['kendall_tau_mean_scores_f32']:.3f}")
     else:
         print(f"MALA unavailable: {res.get('mala_unavailable')}")
-
-
-def machine_info() -> dict[str, Any]:
-    return {"node": platform.node(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "processor": platform.processor(), "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads_default": torch.get_num_threads(),
-            "load_average_1_5_15min": list(os.getloadavg()),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from bench_machine import machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     chunks = [c if c == "auto" else int(c) for c in args.chunks]
     res = bench_tune_overhead(n_candidates=args.candidates, chunks=chunks, n_inits=args.inits, cpus=args.cpus,
                               settle_s=args.settle)
-    res["machine"] = {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    res["machine"] = machine_info()
     print_table(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
