@@ -20,6 +20,7 @@ def main(cfg: DictConfig) -> float:
     from .data import DataError
     from .experiment import run_study
     from .study.errors import ConfigError
+    from .study.tune_run import StageInterrupted
 
     try:
         plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
@@ -31,6 +32,9 @@ def main(cfg: DictConfig) -> float:
     except (ConfigError, DataError) as e:
         print(f"surrogate-hpo: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
+    except StageInterrupted as e:
+        print(f"surrogate-hpo: interrupted: {e}", file=sys.stderr)
+        sys.exit(130)
     value = summary.get("objective")
     if value is None and "final_evaluation" in summary:
         value = summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["mean"]

@@ -20,7 +20,7 @@ def test_quick_study_on_bundled_data_prints_choice_and_test_mae(tmp_path):
     assert re.search(r"chosen network\s+91 -> .+ -> \d+", out)
     m = re.search(r"test band-energy MAE\s+([\d.]+) ± ([\d.]+)", out)
     assert m and float(m.group(1)) > 0
-    assert "[naswot] 36/36 candidates" in out  # quick grid: 2 layers, (2 widths x 3 activations)^2
+    assert "[naswot] 16/16 candidates" in out  # quick grid: 2 layers, (2 widths x 2 activations)^2
     (study,) = list((tmp_path / "naswot").iterdir())
     summary = json.loads((study / "summary.json").read_text())
     assert summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["n"] == 5

@@ -12,6 +12,11 @@ from types import ModuleType
 #: method name (``method.name`` in conf/method/*.yaml) -> module in this package
 METHODS: dict[str, str] = {
     "naswot": "naswot",
+    "naswot_optimized": "naswot_optimized",
+    "direct": "direct",
+    "tpe": "tpe",
+    "tpe_naswot": "tpe_naswot",
+    "oat": "oat",
     "acsd": "acsd",
 }
 

@@ -11,6 +11,8 @@ import math
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,53 @@ def predict_ldos(network: Any, data: PreparedData, snapshot: Any, *, device: Any
     return np.asarray(data.y_scaler.inverse_transform(out), dtype=np.float32)
 
 
+@dataclass
+class TrainedNetwork:
+    """One finished training: the network, what training returned, the validation error."""
+
+    network: Any
+    architecture: Any
+    result: Any
+    device: Any
+    seconds: float
+    val_band_energy_mae: float  # meV/atom; inf when training diverged
+
+
+def train_network(architecture: dict[str, Any], policy: dict[str, Any], data: PreparedData, *, seed: int,
+                  threads: int = 1, on_epoch_end: Callable[[Any, int, dict[str, Any]], None] | None = None
+                  ) -> TrainedNetwork:
+    """Build the network of ``architecture`` and train it with ``policy`` (TrainingConfig keys)
+    on ``data``; ``on_epoch_end(network, epoch, metrics)`` sees each epoch."""
+    import torch
+
+    from ..model import Architecture, TrainingConfig, resolve_device, train
+
+    torch.set_num_threads(max(1, threads))
+    # arrays from Ray's object store are read-only; training only reads them
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    device = resolve_device(str(policy.get("device", "auto")))
+    torch.manual_seed(seed)
+    arch = Architecture.from_dict(architecture)
+    net = arch.build(data.n_features, data.n_energies).to(device)
+    tc = TrainingConfig(**{k: v for k, v in policy.items()
+                           if k in TrainingConfig.__dataclass_fields__ and k not in ("seed", "device")},
+                        seed=seed, device=device)
+    callback = None if on_epoch_end is None else (lambda epoch, metrics: on_epoch_end(net, epoch, metrics))
+    t0 = time.perf_counter()
+    result = train(net, data.train_x, data.train_y, data.val_x, data.val_y, tc, on_epoch_end=callback)
+    seconds = time.perf_counter() - t0
+    val = math.inf
+    if not result.diverged:
+        val = validation_band_energy_mae(net, data, device)
+    return TrainedNetwork(net, arch, result, device, seconds, val)
+
+
+def validation_band_energy_mae(network: Any, data: PreparedData, device: Any = "cpu") -> float:
+    """MAE of the band energy over the validation snapshots, meV/atom."""
+    errs = EnergyEvaluator(data.validation).errors(lambda s: predict_ldos(network, data, s, device=device))
+    return float(errs["band_energy_mae_mev_per_atom"])
+
+
 def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], training: dict[str, Any],
                        data: PreparedData, evaluate_test: bool = True, threads: int = 1) -> None:
     """Tune trial: build the network of ``architecture``, train it, report energy errors.
@@ -43,44 +92,31 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     ``config`` may hold ``seed`` and any training-policy keys (they override ``training``).
     A diverged run (NaN/inf loss) is reported with ``diverged=True`` and infinite errors.
     """
-    import torch
+    from ..model import save_checkpoint
 
-    from ..model import Architecture, TrainingConfig, resolve_device, save_checkpoint, train
-
-    torch.set_num_threads(max(1, threads))
-    # arrays from Ray's object store are read-only; training only reads them
-    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     policy = {**training, **{k: v for k, v in config.items() if k != "seed"}}
     seed = int(config.get("seed", policy.get("seed", 0)))
-    device = resolve_device(str(policy.get("device", "auto")))
-    torch.manual_seed(seed)
-    arch = Architecture.from_dict(architecture)
-    net = arch.build(data.n_features, data.n_energies).to(device)
-    tc = TrainingConfig(**{k: v for k, v in policy.items() if k in TrainingConfig.__dataclass_fields__ and k not in ("seed", "device")},
-                        seed=seed, device=device)
-    val_energy = EnergyEvaluator(data.validation)
 
-    def on_epoch_end(epoch: int, metrics: dict[str, Any]) -> None:
+    def on_epoch_end(net: Any, epoch: int, metrics: dict[str, Any]) -> None:
         if math.isfinite(float(metrics.get("val_loss", math.nan))):
-            errs = val_energy.errors(lambda s: predict_ldos(net, data, s, device=device))
-            metrics["val_band_energy_mae_mev_per_atom"] = errs["band_energy_mae_mev_per_atom"]
+            device = next(net.parameters()).device
+            metrics["val_band_energy_mae_mev_per_atom"] = validation_band_energy_mae(net, data, device)
         tune.report({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))})
 
-    t0 = time.perf_counter()
-    result = train(net, data.train_x, data.train_y, data.val_x, data.val_y, tc, on_epoch_end=on_epoch_end)
+    fit = train_network(architecture, policy, data, seed=seed, threads=threads, on_epoch_end=on_epoch_end)
+    net, device, result = fit.network, fit.device, fit.result
     final: dict[str, Any] = {
         "seed": seed,
         "diverged": bool(result.diverged),
         "best_val_loss": float(result.best_val_loss),
         "epochs": int(result.epochs_run),
-        "train_seconds": time.perf_counter() - t0,
+        "train_seconds": fit.seconds,
     }
     if result.diverged:
         final.update({"val_band_energy_mae_mev_per_atom": math.inf, "test_band_energy_mae_mev_per_atom": math.inf})
         tune.report(final)
         return
-    final["val_band_energy_mae_mev_per_atom"] = val_energy.errors(
-        lambda s: predict_ldos(net, data, s, device=device))["band_energy_mae_mev_per_atom"]
+    final["val_band_energy_mae_mev_per_atom"] = fit.val_band_energy_mae
     if evaluate_test:
         test = EnergyEvaluator(data.test, total_energy=True).errors(
             lambda s: predict_ldos(net, data, s, device=device))
@@ -88,7 +124,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     with tempfile.TemporaryDirectory() as tmp:
         save_checkpoint(
             Path(tmp) / "model.pt", net,
-            architecture=arch, n_in=data.n_features, n_out=data.n_energies,
+            architecture=fit.architecture, n_in=data.n_features, n_out=data.n_energies,
             config={**policy, "seed": seed},
             extra={"x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
                    "energy_grid": data.test[0].energy_grid.to_dict() if data.test else None},

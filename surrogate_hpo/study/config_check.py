@@ -29,6 +29,11 @@ def check_config(cfg: dict[str, Any]) -> tuple[ModuleType, SearchSpace]:
         space = parse_search_space(cfg["search_space"])
     except SearchSpaceError as e:
         raise ConfigError(str(e)) from None
+    if hasattr(method, "check_method_config"):
+        try:
+            method.check_method_config(cfg["method"], space)
+        except (ValueError, KeyError) as e:
+            raise ConfigError(f"method={cfg['method'].get('name')}: {e}") from None
     check_cluster_config(cfg["cluster"])
     data = cfg["data"]
     if data.get("kind") != "sample":

@@ -63,3 +63,55 @@ def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: str) -> Path:
+    """Objective per trial (in the order trials started) with the best so far; pruned,
+    diverged and failed trials are marked along the top."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    df = trials.sort_values("trial_number") if "trial_number" in trials else trials
+    ok = df[df["status"] == "ok"] if "status" in df else df
+    y = pd.to_numeric(ok[metric], errors="coerce")
+    ax.scatter(ok["trial_number"], y, s=18, label="trained (mean over repeats)")
+    if len(ok):
+        ax.step(ok["trial_number"], y.cummin(), where="post", color="k", lw=1, label="best so far")
+    top = float(np.nanmax(y)) if y.notna().any() else 1.0
+    markers = {"pruned": ("v", "tab:gray"), "diverged": ("x", "tab:red"), "error": ("X", "tab:red")}
+    for status, (marker, color) in markers.items():
+        sel = df[df["status"] == status] if "status" in df else df.iloc[:0]
+        if len(sel):
+            ax.scatter(sel["trial_number"], np.full(len(sel), top * 1.15), marker=marker, color=color,
+                       label=f"{status} ({len(sel)})")
+    ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation band-energy MAE (meV/atom)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_oat_effects(analysis: dict, path: Path) -> Path:
+    """Range analysis of OAT: mean loss per level of every factor, most important first."""
+    plt = _pyplot()
+    order = [analysis["factors"].index(n) for n in analysis["ranking"]]
+    n = len(order)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, constrained_layout=True)
+    for ax, j in zip(axes.flat, order):
+        means = [np.nan if v is None else v for v in analysis["level_means"][j]]
+        labels = [str(v) for v in analysis["levels"][j]]
+        ax.bar(range(len(means)), means, color="tab:blue")
+        ax.set_xticks(range(len(means)), labels, fontsize=7, rotation=30)
+        name = analysis["factors"][j]
+        ax.set_title(f"{name} (range {analysis['importance'][name]:.3g})", fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.supylabel("mean validation band-energy MAE (meV/atom)", fontsize=9)
+    fig.suptitle("OAT range analysis: mean error per level")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

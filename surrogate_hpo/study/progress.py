@@ -35,11 +35,15 @@ class ProgressPrinter(Callback):
         total_items: int | None = None,
         min_interval_s: float = 2.0,
         stream: TextIO | None = None,
+        tally_of: Callable[[dict[str, Any]], str | None] | None = None,
+        total_is_bound: bool = False,
     ) -> None:
         self.stage, self.total, self.mode, self.unit = stage, total, mode, unit
         self.best_of, self.count_of = best_of, count_of
         self.total_items = total_items if total_items is not None else total
         self.min_interval_s, self.stream = min_interval_s, stream
+        self.tally_of, self.total_is_bound = tally_of, total_is_bound
+        self.tally: dict[str, int] = {}
         self.done = self.items = self.failed = 0
         self.best: tuple[float, str] | None = None
         self.t0 = time.monotonic()
@@ -54,6 +58,9 @@ class ProgressPrinter(Callback):
         result = trial.last_result or {}
         self.done += 1
         self.items += int(self.count_of(result))
+        label = self.tally_of(result) if self.tally_of is not None else None
+        if label:
+            self.tally[label] = self.tally.get(label, 0) + 1
         found = self.best_of(result)
         if found is not None and self._better(found[0]):
             self.best = found
@@ -71,9 +78,13 @@ class ProgressPrinter(Callback):
         self._last = now
         elapsed = now - self.t0
         frac = self.done / max(self.total, 1)
-        left = f", ~{elapsed / frac - elapsed:.0f} s left" if 0 < frac < 1 else ""
-        what = f"{self.items}/{self.total_items} {self.unit}"
+        left = f", ~{elapsed / frac - elapsed:.0f} s left" if 0 < frac < 1 and not self.total_is_bound else ""
+        bound = "≤" if self.total_is_bound else ""
+        what = f"{self.items}/{bound}{self.total_items} {self.unit}"
+        if self.unit != "trials":
+            what += f" ({self.done}/{bound}{self.total} trials)"
         best = f" | best {self.best[0]:.4g}: {self.best[1]}" if self.best else ""
         failed = f" | {self.failed} failed" if self.failed else ""
-        line = f"[{self.stage}] {what} ({self.done}/{self.total} trials){best}{failed} | {elapsed:.0f} s{left}"
+        tally = "".join(f" | {n} {label}" for label, n in sorted(self.tally.items()))
+        line = f"[{self.stage}] {what}{best}{failed}{tally} | {elapsed:.0f} s{left}"
         print(line, file=self.stream or sys.stdout, flush=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,15 @@ from typing import Any
 from ray import tune
 
 from .resources import trial_resources
+
+#: Tune saves its experiment state (trial statuses, searcher state) at most this often (s);
+#: 0 = after every step of its loop, so a trial that has ended is on disk before the
+#: next one is reported, and a killed study resumes without running it again.
+CHECKPOINT_PERIOD_S = "0"
+
+
+class StageInterrupted(RuntimeError):
+    """The Tune stage stopped early (Ctrl-C / SIGINT): its state is saved, resume it."""
 
 
 def run_tune_stage(
@@ -30,9 +42,10 @@ def run_tune_stage(
     resources = {k: v for k, v in trial_resources(cluster).items() if v > 0}
     wrapped = tune.with_resources(trainable, resources)
     path = storage / name
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", CHECKPOINT_PERIOD_S)
     if resume and tune.Tuner.can_restore(str(path)):
         tuner = tune.Tuner.restore(str(path), trainable=wrapped, resume_errored=True, param_space=param_space)
-        return tuner.fit()
+        return _fit(tuner, name, path)
     cfg = dict(tune_config or {})
     cfg.setdefault("reuse_actors", True)
     if cluster.get("max_concurrent_trials"):
@@ -49,7 +62,26 @@ def run_tune_stage(
             failure_config=tune.FailureConfig(max_failures=int(cluster.get("max_failures", 0) or 0)),
         ),
     )
-    return tuner.fit()
+    return _fit(tuner, name, path)
+
+
+def _fit(tuner: tune.Tuner, name: str, path: Path) -> tune.ResultGrid:
+    """``tuner.fit()``, raising StageInterrupted when Tune stopped on SIGINT.
+
+    Tune catches SIGINT itself, saves its state and returns normally; it then puts back the
+    handler it found. So on the main thread, finding our own handler back after ``fit``
+    means the stage was interrupted.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if on_main else None
+    results = tuner.fit()
+    if on_main:
+        now = signal.getsignal(signal.SIGINT)
+        if now is before and not int(os.getenv("TUNE_DISABLE_SIGINT_HANDLER", "0")):
+            raise StageInterrupted(f"stage '{name}' was interrupted; its state is saved in {path}. "
+                                   f"Continue the study with resume=true")
+        signal.signal(signal.SIGINT, before)  # Tune leaves its handler installed after a normal end
+    return results
 
 
 def compute_spent(results: tune.ResultGrid, cluster: dict[str, Any]) -> dict[str, float]:
