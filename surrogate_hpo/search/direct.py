@@ -25,20 +25,31 @@ def check_method_config(m: dict[str, Any], space: SearchSpace) -> None:
     make_searcher(m, space)
 
 
-def make_searcher(m: dict[str, Any], space: SearchSpace) -> DirectSearcher:
+def make_searcher(m: dict[str, Any], space: SearchSpace, training: dict[str, Any] | None = None) -> DirectSearcher:
+    """Searcher over ``method.order``; every factor starts at ``method.start``, else at its
+    value in ``training`` when that is one of its levels, else at its first level. Factors
+    not in the order keep their start value."""
     order = m.get("order")
+    everything = all_factors(space)
     factors = all_factors(space, names=None if order in (None, "auto") else list(order))
-    start = dict(m.get("start") or {})
-    for k, v in start.items():
-        levels = next((f.levels for f in factors if f.name == k), None)
-        if levels is not None and v not in levels:
-            raise ValueError(f"method.start.{k}={v!r} is not one of its levels {list(levels)}")
-    return DirectSearcher(factors, metric=METRIC, mode=MODE, start=start, passes=int(m.get("passes", 1)))
+    given = dict(m.get("start") or {})
+    known = {f.name: f for f in everything}
+    for k, v in given.items():
+        if k not in known:
+            raise ValueError(f"method.start.{k}: no such factor; the search space has {sorted(known)}")
+        if v not in known[k].levels:
+            raise ValueError(f"method.start.{k}={v!r} is not one of its levels {list(known[k].levels)}")
+    training = training or {}
+    start = {f.name: given.get(f.name, training[f.name] if training.get(f.name) in f.levels else f.levels[0])
+             for f in everything}
+    searched = {f.name for f in factors}
+    return DirectSearcher(factors, metric=METRIC, mode=MODE, start={k: v for k, v in start.items() if k in searched},
+                          fixed={k: v for k, v in start.items() if k not in searched}, passes=int(m.get("passes", 1)))
 
 
 def run(ctx: StudyContext) -> MethodOutcome:
     rounds_path = ctx.study_dir / f"{STAGE}_rounds.json"
-    searcher = make_searcher(ctx.method_cfg, ctx.space)
+    searcher = make_searcher(ctx.method_cfg, ctx.space, ctx.cfg["training"])
     searcher.history_json = rounds_path
     print(f"[direct] {len(searcher.factors)} factors in order {[f.name for f in searcher.factors]}, "
           f"at most {searcher.max_trials()} trials, each trained {ctx.method_cfg.get('repeats', 1)}x", flush=True)

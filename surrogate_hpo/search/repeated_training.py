@@ -50,6 +50,7 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
     candidate = candidate_of(config, default=default_network)
     policy = {**training, **training_of(config)}
     arch = candidate.to_dict()
+    carried: dict[str, Any] = {}  # repeated in every report, so the last result holds it
     if naswot is not None:
         from ..scores import naswot_mean_score
 
@@ -61,8 +62,8 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
                                      n_inits=naswot.n_inits, k=naswot.k, seed=naswot.seed)
         # a scheduler may stop the trial at this report, before any training; the objective is
         # not known yet (NaN: Tune wants the searcher's metric in every result)
-        tune.report({"naswot_score": float(score), "naswot_seconds": time.perf_counter() - t0, "repeats_done": 0,
-                     METRIC: math.nan})
+        carried = {"naswot_score": float(score), "naswot_seconds": time.perf_counter() - t0}
+        tune.report({**carried, "repeats_done": 0, METRIC: math.nan})
     from .training_trial import train_network
 
     values: list[float] = []
@@ -74,12 +75,13 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
         t_train += fit.seconds
         epochs.append(int(fit.result.epochs_run))
         if fit.result.diverged or not math.isfinite(fit.val_band_energy_mae):
-            tune.report({"diverged": True, "repeats_done": r, "diverged_repeat": r, "train_seconds": t_train,
+            tune.report({**carried, "diverged": True, "repeats_done": r, "diverged_repeat": r, "train_seconds": t_train,
                          "epochs_json": json.dumps(epochs), METRIC: math.nan})
             return
         values.append(fit.val_band_energy_mae)
         val_losses.append(float(fit.result.best_val_loss))
         tune.report({
+            **carried,
             METRIC: float(np.mean(values)),
             "val_band_energy_mae_std": float(np.std(values)),
             "val_loss_mean": float(np.mean(val_losses)),

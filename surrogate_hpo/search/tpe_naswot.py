@@ -12,9 +12,8 @@ it was pruned.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from ..study.context import MethodOutcome, StudyContext
 from .repeated_training import NaswotGate
@@ -32,10 +31,10 @@ def check_method_config(m: dict[str, Any], space: SearchSpace) -> None:
     make_scheduler(m)  # range checks of quantile / warmup
 
 
-def make_scheduler(m: dict[str, Any]) -> NaswotThresholdScheduler:
+def make_scheduler(m: dict[str, Any], history_csv: Path | None = None) -> NaswotThresholdScheduler:
     thr = m.get("threshold")
     return NaswotThresholdScheduler(quantile=float(m.get("quantile", 0.5)), warmup=int(m.get("warmup", 5)),
-                                    threshold=None if thr is None else float(thr))
+                                    threshold=None if thr is None else float(thr), history_csv=history_csv)
 
 
 def naswot_gate(ctx: StudyContext) -> NaswotGate:
@@ -45,26 +44,10 @@ def naswot_gate(ctx: StudyContext) -> NaswotGate:
                       k=float(m.get("k", 1e-5)), seed=ctx.seed)
 
 
-def _restore_decisions(scheduler: NaswotThresholdScheduler, ctx: StudyContext) -> None:
-    """On resume: the scores of trials already in the table (Tune does not save schedulers)."""
-    path = ctx.study_dir / f"{STAGE}_trials.csv"
-    if not path.exists():
-        return
-    df = pd.read_csv(path)
-    if "naswot_score" not in df:
-        return
-    df = df.sort_values("trial_number")
-    scheduler.remember(
-        (str(r["trial_id"]), float(r["naswot_score"]),
-         None if pd.isna(r.get("naswot_threshold")) else float(r["naswot_threshold"]), r["status"] == PRUNED)
-        for _, r in df.iterrows() if pd.notna(r["naswot_score"])
-    )
-
-
 def run(ctx: StudyContext) -> MethodOutcome:
     m = ctx.method_cfg
-    scheduler = make_scheduler(m)
-    _restore_decisions(scheduler, ctx)
+    # on resume Tune hands back the scheduler pickled at the start; it re-reads this table
+    scheduler = make_scheduler(m, history_csv=ctx.study_dir / f"{STAGE}_trials.csv")
 
     def annotate(trial: Any) -> dict[str, Any]:
         d = scheduler.decisions.get(trial.trial_id)
@@ -73,6 +56,7 @@ def run(ctx: StudyContext) -> MethodOutcome:
     stage = run_tpe_stage(ctx, stage=STAGE, n_trials=int(m.get("n_trials", 30)), naswot=naswot_gate(ctx),
                           scheduler=scheduler, annotate=annotate)
     counts = stage.counts()
+    scheduler.read_history()  # after a resume, Tune ran its own copy: learn the final state from the table
     return outcome_of(ctx, stage, plot_title="TPE with NASWOT pruner: validation error per trial", details={
         "n_pruned": counts.get(PRUNED, 0),
         "final_threshold": scheduler.threshold(),

@@ -9,15 +9,18 @@ good value in advance: after ``warmup`` scores have been seen, it is the ``quant
 scores seen so far (0.5 = the median: roughly half of the later trials are pruned). A
 fixed ``threshold`` replaces the learned one.
 
-Tune does not save a scheduler's state with the experiment, so a resumed study rebuilds it
-with :meth:`remember` from the trials table (the score of every finished or pruned trial);
-trials that were running when the study stopped report their score again.
+Tune does not save a scheduler's state with the experiment (a restored Tuner gets the
+scheduler as it was when the study began), so with ``history_csv`` the scheduler rebuilds
+its state from the trials table the first time Tune calls it (:meth:`remember`: the score
+of every finished or pruned trial); trials that were running when the study stopped report
+their score again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 class NaswotThresholdScheduler(FIFOScheduler):
     def __init__(self, *, score_key: str = "naswot_score", quantile: float = 0.5, warmup: int = 5,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, history_csv: Path | None = None) -> None:
         super().__init__()
         if not 0.0 <= quantile <= 1.0:
             raise ValueError(f"quantile must lie in [0, 1], got {quantile}")
@@ -36,6 +39,32 @@ class NaswotThresholdScheduler(FIFOScheduler):
         self.scores: list[float] = []
         #: trial id -> {"naswot_score", "naswot_threshold", "pruned"}
         self.decisions: dict[str, dict[str, Any]] = {}
+        self.history_csv = history_csv
+        self._history_read = False
+
+    def read_history(self) -> None:
+        """Once: the decisions already in ``history_csv`` (a study being resumed)."""
+        if self._history_read:
+            return
+        self._history_read = True
+        if self.history_csv is None or not Path(self.history_csv).exists():
+            return
+        import pandas as pd
+
+        df = pd.read_csv(self.history_csv)
+        if self.score_key not in df or "trial_id" not in df:
+            return
+        if "trial_number" in df:
+            df = df.sort_values("trial_number")
+        thr = df["naswot_threshold"] if "naswot_threshold" in df else pd.Series([None] * len(df), index=df.index)
+        status = df["status"] if "status" in df else pd.Series([""] * len(df), index=df.index)
+        self.remember(
+            (str(t), float(sc), None if pd.isna(th) else float(th), st == "pruned")
+            for t, sc, th, st in zip(df["trial_id"], df[self.score_key], thr, status) if pd.notna(sc)
+        )
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        self.read_history()
 
     def threshold(self) -> float | None:
         """The threshold a new score is compared with now (None: still warming up)."""
@@ -65,6 +94,7 @@ class NaswotThresholdScheduler(FIFOScheduler):
         return pruned
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        self.read_history()
         if self.score_key not in result:
             return TrialScheduler.CONTINUE
         return TrialScheduler.STOP if self.decide(trial.trial_id, float(result[self.score_key])) \

@@ -1,0 +1,146 @@
+"""Every training-based method as a whole study with a real local Ray, on the synthetic set.
+
+Each study writes the same outputs (trials CSV/Parquet, best config, compute, final
+evaluation, a plot) plus what its method adds; the assertions check the numbers agree
+with each other (the chosen network is the best row, means are means of repeats...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from composed_config import compose_config
+from surrogate_hpo.experiment import run_study
+from surrogate_hpo.search.repeated_training import METRIC
+
+TINY = ["data=mala_dir", "search_space=small", "training.max_epochs=2", "final_evaluation.seeds=2"]
+
+
+def _study(method: str, synthetic_dir, tmp_path, extra=(), edit=None):
+    cfg = compose_config(TINY + [f"method={method}", f"data.path={synthetic_dir}", f"output_root={tmp_path}",
+                                 *extra])
+    if edit is not None:
+        edit(cfg)
+    run_dir = tmp_path / method / "run"
+    return cfg, run_dir, run_study(cfg, run_dir)
+
+
+def _common_outputs(run_dir, summary, stage):
+    trials = pd.read_parquet(run_dir / f"{stage}_trials.parquet")
+    assert len(pd.read_csv(run_dir / f"{stage}_trials.csv")) == len(trials) > 0
+    assert trials["trial_id"].is_unique
+    ok = trials[trials["status"] == "ok"]
+    best = ok.loc[ok[METRIC].idxmin()]
+    best_cfg = json.loads(best["config_json"])
+    chosen = json.loads((run_dir / "best_config.json").read_text())
+    assert chosen["architecture"]["architecture"] == best["architecture"]
+    for key, value in best_cfg.items():  # the chosen training policy is the best row's
+        if key in chosen["training"]:
+            assert chosen["training"][key] == value
+    assert summary["compute"]["cpu_seconds"] > summary["final_evaluation"]["compute"]["cpu_seconds"] > 0
+    assert summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["n"] == 2
+    assert summary["final_evaluation"]["test_total_free_energy_mae_mev_per_atom"]["mean"] > 0
+    assert (run_dir / f"{stage}_trials.png").stat().st_size > 1000
+    assert json.loads((run_dir / f"{stage}_best.json").read_text())["trial_id"] == best["trial_id"]
+    return trials
+
+
+def test_tpe_averages_repeats_and_tells_optuna_the_mean(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("tpe", synthetic_dir, tmp_path, ["method.n_trials=4", "method.repeats=2",
+                                                                     "method.n_startup_trials=2"])
+    trials = _common_outputs(run_dir, summary, "tpe")
+    assert len(trials) == 4 and (trials["status"] == "ok").all()
+    for _, row in trials.iterrows():
+        per_repeat = json.loads(row["per_repeat_json"])
+        assert len(per_repeat) == 2 and per_repeat[0] != per_repeat[1]  # two seeds, two trainings
+        assert row[METRIC] == pytest.approx(np.mean(per_repeat))
+    optuna_trials = pd.read_csv(run_dir / "tpe_optuna.csv")
+    assert (optuna_trials["state"] == "COMPLETE").sum() == 4
+    assert sorted(optuna_trials["value"]) == pytest.approx(sorted(trials[METRIC]))
+
+
+def test_tpe_naswot_prunes_below_the_learned_threshold(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("tpe_naswot", synthetic_dir, tmp_path,
+                                   ["method.n_trials=8", "method.repeats=1", "method.warmup=2",
+                                    "method.quantile=0.6", "method.n_inits=2", "cluster.max_concurrent_trials=1"])
+    trials = _common_outputs(run_dir, summary, "tpe_naswot").sort_values("trial_number")
+    assert trials["naswot_score"].notna().all()
+    pruned = trials[trials["status"] == "pruned"]
+    assert len(pruned) >= 1 and summary["method_details"]["n_pruned"] == len(pruned)
+    assert pruned[METRIC].isna().all() and (pruned["train_seconds"].isna() if "train_seconds" in pruned else True).all()
+    # one trial at a time: trial i met the quantile of the scores of trials 0..i-1
+    scores = list(trials["naswot_score"])
+    for i, (_, row) in enumerate(trials.iterrows()):
+        if i < 2:
+            assert row["status"] != "pruned"  # warm-up
+            continue
+        thr = float(np.quantile(scores[:i], 0.6))
+        assert row["naswot_threshold"] == pytest.approx(thr)
+        assert (row["status"] == "pruned") == (row["naswot_score"] < thr)
+    optuna_trials = pd.read_csv(run_dir / "tpe_naswot_optuna.csv")
+    assert (optuna_trials["state"] == "PRUNED").sum() == len(pruned)
+
+
+def test_direct_search_rounds_keep_the_best_level(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("direct", synthetic_dir, tmp_path,
+                                   ["method.order=[learning_rate,width_1,activation_2]", "method.repeats=1"])
+    trials = _common_outputs(run_dir, summary, "direct")
+    rounds = json.loads((run_dir / "direct_rounds.json").read_text())
+    assert [r["factor"] for r in rounds["rounds"]] == ["learning_rate", "width_1", "activation_2"]
+    # 2 levels per factor; the current best is not trained again: 2 + 1 + 1 trials
+    assert len(trials) == 4
+    for r in rounds["rounds"]:
+        values = {k: v for k, v in r["values"].items() if v is not None}
+        assert r["best_value"] == min(values.values())
+    chosen = json.loads((run_dir / "best_config.json").read_text())
+    assert chosen["training"]["learning_rate"] == rounds["current"]["learning_rate"]
+    assert chosen["architecture"]["activations"][1] == rounds["current"]["activation_2"]
+
+
+def test_oat_runs_every_row_then_range_analysis(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("oat", synthetic_dir, tmp_path)
+    trials = _common_outputs(run_dir, summary, "oat")
+    analysis = json.loads((run_dir / "oat_analysis.json").read_text())
+    # small space: width_1, activation_1, width_2, activation_2, learning_rate, batch_size, 2 levels each -> L8
+    assert len(analysis["factors"]) == 6 and len(analysis["array"]) == 8
+    assert len(trials) == 8 + (analysis["confirmation"] == "done")
+    losses = np.array([np.nan if v is None else v for v in analysis["losses"]])
+    arr = np.array(analysis["array"])
+    for j, name in enumerate(analysis["factors"]):
+        means = [np.nanmean(losses[arr[:, j] == lv]) for lv in range(2)]
+        assert analysis["level_means"][j] == pytest.approx(means)
+        assert analysis["importance"][name] == pytest.approx(abs(means[0] - means[1]))
+        assert analysis["best_levels"][name] == analysis["levels"][j][int(np.argmin(means))]
+    assert (run_dir / "oat_effects.png").stat().st_size > 1000
+
+
+def test_naswot_optimized_tunes_the_policy_of_the_naswot_choice(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("naswot_optimized", synthetic_dir, tmp_path,
+                                   ["method.n_trials=3", "method.repeats=1", "method.candidates_per_trial=8"])
+    scores = pd.read_csv(run_dir / "naswot_trials.csv")
+    best = scores.loc[scores["score"].idxmax()]
+    assert summary["chosen"]["architecture"] == best["architecture"]
+    trials = _common_outputs(run_dir, summary, "tpe_policy")
+    assert (trials["architecture"] == best["architecture"]).all()  # only the policy varies
+    assert not any(k.startswith("config.width") for k in trials.columns)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(ray_local, synthetic_dir, tmp_path):
+    def huge_sgd_step(cfg):
+        cfg["search_space"]["training"] = {
+            "learning_rate": {"distribution": "categorical", "values": [1.0e-3, 1.0e12]},
+            "optimizer": {"distribution": "categorical", "values": ["sgd"]},
+        }
+
+    cfg, run_dir, summary = _study("direct", synthetic_dir, tmp_path,
+                                   ["method.order=[learning_rate]", "method.repeats=1"], edit=huge_sgd_step)
+    trials = pd.read_csv(run_dir / "direct_trials.csv")
+    by_lr = {json.loads(r)["learning_rate"]: s for r, s in zip(trials["config_json"], trials["status"])}
+    assert by_lr == {1.0e-3: "ok", 1.0e12: "diverged"}
+    assert summary["training"]["learning_rate"] == 1.0e-3
+    assert math.isfinite(summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["mean"])
