@@ -45,8 +45,18 @@ class NaswotGate:
 
 def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, training: dict[str, Any],
                             repeats: int, seed: int, threads: int = 1, default_network: Candidate | None = None,
-                            naswot: NaswotGate | None = None) -> None:
-    """Tune trial: (optionally score, then) train the configured network ``repeats`` times."""
+                            naswot: NaswotGate | None = None, replay: dict[str, dict[str, Any]] | None = None) -> None:
+    """Tune trial: (optionally score, then) train the configured network ``repeats`` times.
+
+    ``replay`` maps trial ids to results already in the study's trials table: a resumed
+    study whose last save of Tune's state predates the end of such a trial (a kill in that
+    window) gets the stored result back instead of training the trial again.
+    """
+    if replay:
+        stored = replay.get(tune.get_context().get_trial_id())
+        if stored is not None:
+            tune.report(dict(stored))
+            return
     candidate = candidate_of(config, default=default_network)
     policy = {**training, **training_of(config)}
     arch = candidate.to_dict()

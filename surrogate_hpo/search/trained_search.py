@@ -10,6 +10,7 @@ network + training policy).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,11 @@ from .space import Candidate
 OK, DIVERGED, PRUNED, ERROR, INCOMPLETE = "ok", "diverged", "pruned", "error", "incomplete"
 
 
-def trial_number(trial_id: str) -> int:
-    """Tune's running trial counter, the suffix of ``<experiment>_<counter>`` trial ids."""
+def trial_number(trial: Any) -> int:
+    """Tune's running trial counter (1, 2, ...: the order the searcher proposed the trials),
+    the head of the trial's ``experiment_tag`` (``"<counter>_<params>"``); -1 if absent."""
     try:
-        return int(str(trial_id).rsplit("_", 1)[-1])
+        return int(str(getattr(trial, "experiment_tag", "")).split("_", 1)[0])
     except ValueError:
         return -1
 
@@ -66,20 +68,24 @@ def make_rows_of(data_shape: tuple[int, int], default_network: Candidate | None,
 
     def rows_of(trial: Any) -> list[dict[str, Any]]:
         r = trial.last_result or {}
+        status = trial_status(trial, r)
+        if status == INCOMPLETE:
+            return []  # stopped by an interruption: it runs again when the study resumes
         config = dict(trial.config)
         cand = candidate_of(config, default=default_network)
         row: dict[str, Any] = {
             "trial_id": trial.trial_id,
-            "trial_number": trial_number(trial.trial_id),
-            "status": trial_status(trial, r),
+            "trial_number": trial_number(trial),
+            "status": status,
             METRIC: r.get(METRIC) if trial_status(trial, r) == OK else None,
             "architecture": cand.describe(),
             "n_parameters": cand.to_architecture().n_parameters(n_in, n_out),
             **{f"config.{k}": v for k, v in config.items()},
             "config_json": json.dumps(config, default=_plain),  # exact types, read back on resume
         }
-        for key in ("val_band_energy_mae_std", "val_loss_mean", "repeats_done", "per_repeat_json", "epochs_json",
-                    "train_seconds", "naswot_score", "naswot_threshold", "time_total_s"):
+        for key in ("val_band_energy_mae_std", "val_loss_mean", "repeats_done", "repeats", "per_repeat_json",
+                    "epochs_json", "train_seconds", "naswot_score", "naswot_seconds", "naswot_threshold",
+                    "time_total_s", "replayed"):
             if key in r:
                 row[key] = r[key]
         if row["status"] == ERROR:
@@ -98,6 +104,31 @@ def config_of_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else str(v)
+
+
+_REPLAYED = ("val_band_energy_mae_std", "val_loss_mean", "repeats_done", "repeats", "per_repeat_json", "epochs_json",
+             "train_seconds", "naswot_score", "naswot_seconds")
+
+
+def finished_results(writer: ResultsWriter) -> dict[str, dict[str, Any]]:
+    """Trial id -> the result it reported, for every finished trial in the table (see ``replay``
+    in :func:`.repeated_training.repeated_training_trial`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in writer.rows:
+        status = row.get("status")
+        if status not in (OK, DIVERGED, PRUNED):
+            continue
+        r: dict[str, Any] = {k: row[k] for k in _REPLAYED if k in row and is_finite_number(row[k])}
+        r[METRIC] = float(row[METRIC]) if status == OK else math.nan
+        r["diverged"] = status == DIVERGED
+        r["replayed"] = True
+        for k in ("per_repeat_json", "epochs_json"):
+            if isinstance(row.get(k), str):
+                r[k] = row[k]
+        if status == PRUNED:
+            r["repeats_done"] = 0
+        out[str(row["trial_id"])] = r
+    return out
 
 
 @dataclass
@@ -147,7 +178,7 @@ def run_training_search(ctx: StudyContext, *, stage: str, search_alg: Any, num_s
     trainable = tune.with_parameters(
         repeated_training_trial, data=ctx.data, training=dict(ctx.cfg["training"]), repeats=repeats,
         seed=ctx.seed, threads=int(ctx.cluster_cfg.get("cpus_per_trial", 1)), default_network=default_network,
-        naswot=naswot,
+        naswot=naswot, replay=finished_results(writer) if ctx.resume else None,
     )
     t0 = time.perf_counter()
     results = run_tune_stage(
