@@ -66,7 +66,8 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "training": outcome.training,
         "method_details": outcome.details,
         "final_evaluation": final,
-        "compute": compute,
+        "compute": compute,                 # search + final evaluation
+        "search_compute": {k: float(outcome.compute.get(k, 0.0)) for k in ("cpu_seconds", "gpu_seconds")},
         "wall_seconds": time.perf_counter() - t0,
     }
     write_json(study_dir / "best_config.json", {"architecture": summary["chosen"], "training": outcome.training})
