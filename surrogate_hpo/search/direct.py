@@ -13,7 +13,7 @@ from typing import Any
 
 from ..study.context import MethodOutcome, StudyContext
 from .factors import all_factors
-from .repeated_training import METRIC, MODE
+from .repeated_training import MODE, OBJECTIVE, objective_key
 from .searchers import DirectSearcher
 from .space import SearchSpace
 from .trained_search import outcome_of, run_training_search
@@ -22,6 +22,7 @@ STAGE = "direct"
 
 
 def check_method_config(m: dict[str, Any], space: SearchSpace) -> None:
+    objective_key(m)
     make_searcher(m, space)
 
 
@@ -43,7 +44,7 @@ def make_searcher(m: dict[str, Any], space: SearchSpace, training: dict[str, Any
     start = {f.name: given.get(f.name, training[f.name] if training.get(f.name) in f.levels else f.levels[0])
              for f in everything}
     searched = {f.name for f in factors}
-    return DirectSearcher(factors, metric=METRIC, mode=MODE, start={k: v for k, v in start.items() if k in searched},
+    return DirectSearcher(factors, metric=OBJECTIVE, mode=MODE, start={k: v for k, v in start.items() if k in searched},
                           fixed={k: v for k, v in start.items() if k not in searched}, passes=int(m.get("passes", 1)))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..study.context import MethodOutcome, StudyContext
 from .factors import Factor, all_factors, candidate_of, training_of
 from .orthogonal_arrays import orthogonal_array
-from .repeated_training import METRIC, MODE
+from .repeated_training import MODE, OBJECTIVE, objective_key
 from .searchers import OrthogonalArraySearcher
 from .space import SearchSpace
 from .trained_search import outcome_of, run_training_search
@@ -46,6 +46,7 @@ def choose_factors(m: dict[str, Any], space: SearchSpace) -> tuple[list[Factor],
 
 
 def check_method_config(m: dict[str, Any], space: SearchSpace) -> None:
+    objective_key(m)
     chosen, _ = choose_factors(m, space)
     if not chosen:
         raise ValueError("OAT has no factor with two or more levels to vary; list method.factors")
@@ -58,7 +59,7 @@ def run(ctx: StudyContext) -> MethodOutcome:
     # factors not in the array: the network keeps the first level, the policy its value in `training`
     fixed = {f.name: training.get(f.name, f.levels[0]) for f in held}
     report_path = ctx.study_dir / f"{STAGE}_analysis.json"
-    searcher = OrthogonalArraySearcher(factors, metric=METRIC, mode=MODE, fixed=fixed,
+    searcher = OrthogonalArraySearcher(factors, metric=OBJECTIVE, mode=MODE, fixed=fixed,
                                        confirm=bool(m.get("confirm", True)), report_json=report_path)
     print(f"[oat] orthogonal array {searcher.n_rows} rows x {len(factors)} factors "
           f"{[f'{f.name}({f.n_levels})' for f in factors]}; held fixed: {sorted(fixed)}", flush=True)

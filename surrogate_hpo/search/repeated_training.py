@@ -30,7 +30,19 @@ from .factors import candidate_of, training_of
 from .space import Candidate
 
 METRIC = "val_band_energy_mae_mev_per_atom"
+#: what the searchers minimise: the mean over repeats of the quantity ``method.objective`` names
+OBJECTIVE = "objective"
 MODE = "min"
+#: ``method.objective`` -> reported key it copies
+OBJECTIVES = {"val_band_energy_mae": METRIC, "val_loss": "val_loss_mean"}
+
+
+def objective_key(method_cfg: dict[str, Any]) -> str:
+    """The result key ``method.objective`` selects (ValueError naming the choices)."""
+    name = str(method_cfg.get("objective", "val_band_energy_mae"))
+    if name not in OBJECTIVES:
+        raise ValueError(f"method.objective={name!r} is unknown; choose one of {sorted(OBJECTIVES)}")
+    return OBJECTIVES[name]
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,8 @@ class NaswotGate:
 
 def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, training: dict[str, Any],
                             repeats: int, seed: int, threads: int = 1, default_network: Candidate | None = None,
-                            naswot: NaswotGate | None = None, replay: dict[str, dict[str, Any]] | None = None) -> None:
+                            naswot: NaswotGate | None = None, replay: dict[str, dict[str, Any]] | None = None,
+                            objective: str = METRIC) -> None:
     """Tune trial: (optionally score, then) train the configured network ``repeats`` times.
 
     ``replay`` maps trial ids to results already in the study's trials table: a resumed
@@ -73,7 +86,7 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
         # a scheduler may stop the trial at this report, before any training; the objective is
         # not known yet (NaN: Tune wants the searcher's metric in every result)
         carried = {"naswot_score": float(score), "naswot_seconds": time.perf_counter() - t0}
-        tune.report({**carried, "repeats_done": 0, METRIC: math.nan})
+        tune.report({**carried, "repeats_done": 0, METRIC: math.nan, OBJECTIVE: math.nan})
     from .training_trial import train_network
 
     values: list[float] = []
@@ -86,15 +99,16 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
         epochs.append(int(fit.result.epochs_run))
         if fit.result.diverged or not math.isfinite(fit.val_band_energy_mae):
             tune.report({**carried, "diverged": True, "repeats_done": r, "diverged_repeat": r, "train_seconds": t_train,
-                         "epochs_json": json.dumps(epochs), METRIC: math.nan})
+                         "epochs_json": json.dumps(epochs), METRIC: math.nan, OBJECTIVE: math.nan})
             return
         values.append(fit.val_band_energy_mae)
         val_losses.append(float(fit.result.best_val_loss))
+        means = {METRIC: float(np.mean(values)), "val_loss_mean": float(np.mean(val_losses))}
         tune.report({
             **carried,
-            METRIC: float(np.mean(values)),
+            **means,
+            OBJECTIVE: means[objective],
             "val_band_energy_mae_std": float(np.std(values)),
-            "val_loss_mean": float(np.mean(val_losses)),
             "repeats_done": r + 1,
             "repeats": repeats,
             "per_repeat_json": json.dumps(values),  # text: Tune's loggers take no lists
@@ -104,4 +118,4 @@ def repeated_training_trial(config: dict[str, Any], *, data: PreparedData, train
         })
 
 
-__all__ = ["METRIC", "MODE", "NaswotGate", "repeated_training_trial"]
+__all__ = ["METRIC", "OBJECTIVE", "OBJECTIVES", "MODE", "NaswotGate", "objective_key", "repeated_training_trial"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..study.context import MethodOutcome, StudyContext
 from .factors import optuna_distributions
-from .repeated_training import METRIC, MODE, NaswotGate
+from .repeated_training import MODE, OBJECTIVE, NaswotGate, objective_key
 from .searchers import FinalValueOptunaSearch
 from .space import Candidate, SearchSpace
 from .trained_search import SearchStage, outcome_of, run_training_search
@@ -22,6 +22,7 @@ STAGE = "tpe"
 
 
 def check_method_config(m: dict[str, Any], space: SearchSpace) -> None:
+    objective_key(m)
     if int(m.get("n_trials", 1)) < 1:
         raise ValueError(f"method.n_trials must be >= 1, got {m.get('n_trials')}")
     if int(m.get("repeats", 1)) < 1:
@@ -37,7 +38,7 @@ def make_searcher(space: SearchSpace, *, seed: int, n_startup_trials: int, expor
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
     return FinalValueOptunaSearch(
         space=optuna_distributions(space, architecture=architecture, training=training),
-        metric=METRIC, mode=MODE, sampler=sampler, export_csv=export_csv,
+        metric=OBJECTIVE, mode=MODE, sampler=sampler, export_csv=export_csv,
     )
 
 

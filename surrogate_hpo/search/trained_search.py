@@ -23,7 +23,7 @@ from ..study.progress import ProgressPrinter
 from ..study.results import ResultsWriter, is_finite_number
 from ..study.tune_run import compute_spent, run_tune_stage
 from .factors import candidate_of, describe_config, training_of
-from .repeated_training import METRIC, MODE, NaswotGate, repeated_training_trial
+from .repeated_training import METRIC, MODE, OBJECTIVE, NaswotGate, objective_key, repeated_training_trial
 from .space import Candidate
 
 #: status of a trial in the table
@@ -45,7 +45,7 @@ def trial_status(trial: Any, result: dict[str, Any]) -> str:
     if result.get("diverged"):
         return DIVERGED
     repeats = result.get("repeats")
-    if is_finite_number(result.get(METRIC)) and (repeats is None or result.get("repeats_done") == repeats):
+    if is_finite_number(result.get(OBJECTIVE)) and (repeats is None or result.get("repeats_done") == repeats):
         return OK
     if "naswot_score" in result and not result.get("repeats_done"):
         return PRUNED
@@ -77,7 +77,8 @@ def make_rows_of(data_shape: tuple[int, int], default_network: Candidate | None,
             "trial_id": trial.trial_id,
             "trial_number": trial_number(trial),
             "status": status,
-            METRIC: r.get(METRIC) if trial_status(trial, r) == OK else None,
+            OBJECTIVE: r.get(OBJECTIVE) if status == OK else None,
+            METRIC: r.get(METRIC) if status == OK else None,
             "architecture": cand.describe(),
             "n_parameters": cand.to_architecture().n_parameters(n_in, n_out),
             **{f"config.{k}": v for k, v in config.items()},
@@ -106,7 +107,7 @@ def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else str(v)
 
 
-_REPLAYED = ("val_band_energy_mae_std", "val_loss_mean", "repeats_done", "repeats", "per_repeat_json", "epochs_json",
+_REPLAYED = (METRIC, "val_band_energy_mae_std", "val_loss_mean", "repeats_done", "repeats", "per_repeat_json", "epochs_json",
              "train_seconds", "naswot_score", "naswot_seconds")
 
 
@@ -119,7 +120,8 @@ def finished_results(writer: ResultsWriter) -> dict[str, dict[str, Any]]:
         if status not in (OK, DIVERGED, PRUNED):
             continue
         r: dict[str, Any] = {k: row[k] for k in _REPLAYED if k in row and is_finite_number(row[k])}
-        r[METRIC] = float(row[METRIC]) if status == OK else math.nan
+        r[OBJECTIVE] = float(row[OBJECTIVE]) if status == OK else math.nan
+        r.setdefault(METRIC, math.nan)
         r["diverged"] = status == DIVERGED
         r["replayed"] = True
         for k in ("per_repeat_json", "epochs_json"):
@@ -168,17 +170,17 @@ def run_training_search(ctx: StudyContext, *, stage: str, search_alg: Any, num_s
         raise ValueError(f"method.repeats must be >= 1, got {repeats}")
     writer = ResultsWriter(ctx.study_dir, stage, make_rows_of((ctx.data.n_features, ctx.data.n_energies),
                                                               default_network, annotate),
-                           metric=METRIC, mode=MODE, key=("trial_id",))
+                           metric=OBJECTIVE, mode=MODE, key=("trial_id",))
     progress = ProgressPrinter(
         stage, expected, unit="trials", mode=MODE, min_interval_s=0.0,
-        best_of=lambda r: (float(r[METRIC]), f"trial {r.get('trial_id', '?')}")
-        if is_finite_number(r.get(METRIC)) and r.get("repeats_done") == r.get("repeats") else None,
+        best_of=lambda r: (float(r[OBJECTIVE]), f"trial {r.get('trial_id', '?')}")
+        if is_finite_number(r.get(OBJECTIVE)) and r.get("repeats_done") == r.get("repeats") else None,
         tally_of=_tally_label, total_is_bound=total_is_bound,
     )
     trainable = tune.with_parameters(
         repeated_training_trial, data=ctx.data, training=dict(ctx.cfg["training"]), repeats=repeats,
         seed=ctx.seed, threads=int(ctx.cluster_cfg.get("cpus_per_trial", 1)), default_network=default_network,
-        naswot=naswot, replay=finished_results(writer) if ctx.resume else None,
+        naswot=naswot, replay=finished_results(writer) if ctx.resume else None, objective=objective_key(m),
     )
     t0 = time.perf_counter()
     results = run_tune_stage(
@@ -190,6 +192,9 @@ def run_training_search(ctx: StudyContext, *, stage: str, search_alg: Any, num_s
     return SearchStage(writer, results, wall, compute_spent(results, ctx.cluster_cfg), writer.best_row())
 
 
+_OBJECTIVE_LABEL = {METRIC: "validation band-energy MAE (meV/atom)", "val_loss_mean": "validation loss (MSE, scaled)"}
+
+
 def outcome_of(ctx: StudyContext, stage: SearchStage, *, default_network: Candidate | None = None,
                details: dict[str, Any] | None = None, plot_title: str = "") -> MethodOutcome:
     """The chosen network and policy of a finished stage, its plot and bookkeeping."""
@@ -199,12 +204,14 @@ def outcome_of(ctx: StudyContext, stage: SearchStage, *, default_network: Candid
     chosen = candidate_of(best, default=default_network)
     training = {**ctx.cfg["training"], **training_of(best)}
     plot = plot_search_trials(stage.writer.frame(), ctx.study_dir / f"{stage.writer.stage}_trials.png",
-                              metric=METRIC, title=plot_title or stage.writer.stage)
+                              metric=OBJECTIVE, title=plot_title or stage.writer.stage,
+                              ylabel=_OBJECTIVE_LABEL[objective_key(ctx.method_cfg)])
     info = {
         "n_trials": len(stage.writer.rows),
         "trial_status": json.dumps(stage.counts()),
         "best_trial": stage.best_row.get("trial_id") if stage.best_row else None,
-        "best_val_band_energy_mae": float(stage.best_row[METRIC]) if stage.best_row else None,
+        "objective": str(ctx.method_cfg.get("objective", "val_band_energy_mae")),
+        "best_objective": float(stage.best_row[OBJECTIVE]) if stage.best_row else None,
         "best_config": describe_config(best),
         "search_wall_seconds": stage.wall_seconds,
         "trials_csv": str(stage.writer.csv_path),

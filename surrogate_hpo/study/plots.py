@@ -65,7 +65,8 @@ def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: str) -> Path:
+def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: str,
+                       ylabel: str = "validation band-energy MAE (meV/atom)") -> Path:
     """Objective per trial (in the order trials started) with the best so far; pruned,
     diverged and failed trials are marked along the top."""
     plt = _pyplot()
@@ -85,7 +86,7 @@ def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: 
                        label=f"{status} ({len(sel)})")
     ax.set_yscale("log")
     ax.set_xlabel("trial")
-    ax.set_ylabel("validation band-energy MAE (meV/atom)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)

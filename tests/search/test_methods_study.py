@@ -35,7 +35,7 @@ def _common_outputs(run_dir, summary, stage):
     assert len(pd.read_csv(run_dir / f"{stage}_trials.csv")) == len(trials) > 0
     assert trials["trial_id"].is_unique
     ok = trials[trials["status"] == "ok"]
-    best = ok.loc[ok[METRIC].idxmin()]
+    best = ok.loc[ok["objective"].idxmin()]
     best_cfg = json.loads(best["config_json"])
     chosen = json.loads((run_dir / "best_config.json").read_text())
     assert chosen["architecture"]["architecture"] == best["architecture"]
@@ -144,3 +144,15 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(ray_local
     assert by_lr == {1.0e-3: "ok", 1.0e12: "diverged"}
     assert summary["training"]["learning_rate"] == 1.0e-3
     assert math.isfinite(summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["mean"])
+
+
+def test_validation_loss_as_the_objective(ray_local, synthetic_dir, tmp_path):
+    cfg, run_dir, summary = _study("tpe", synthetic_dir, tmp_path, ["method.n_trials=3", "method.repeats=1",
+                                                                     "method.objective=val_loss"])
+    trials = pd.read_csv(run_dir / "tpe_trials.csv")
+    assert trials["objective"].tolist() == pytest.approx(trials["val_loss_mean"].tolist())
+    best = trials.loc[trials["val_loss_mean"].idxmin()]
+    assert json.loads((run_dir / "tpe_best.json").read_text())["trial_id"] == best["trial_id"]
+    assert summary["method_details"]["objective"] == "val_loss"
+    optuna_trials = pd.read_csv(run_dir / "tpe_optuna.csv")
+    assert sorted(optuna_trials["value"]) == pytest.approx(sorted(trials["val_loss_mean"]))

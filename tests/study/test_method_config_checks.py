@@ -17,6 +17,7 @@ from surrogate_hpo.study.errors import ConfigError
     (["method=tpe", "method.n_trials=0"], "method.n_trials must be >= 1"),
     (["method=tpe", "method.repeats=0"], "method.repeats must be >= 1"),
     (["method=tpe_naswot", "method.quantile=1.5"], "quantile must lie in [0, 1]"),
+    (["method=oat", "method.objective=test_error"], "method.objective='test_error' is unknown"),
 ])
 def test_bad_method_settings_name_the_key(overrides, message):
     cfg = compose_config(overrides)
