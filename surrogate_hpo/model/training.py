@@ -3,7 +3,9 @@
 Data are (already scaled) float32 arrays or tensors, ``x`` (N x F) and ``y`` (N x nE).
 The loop keeps per-batch Python overhead small: data live in one tensor on the target
 device, each epoch draws one permutation from a seeded generator and slices index
-tensors from it; validation runs in large chunks under ``torch.no_grad``.
+tensors from it; validation runs in large chunks under ``torch.no_grad``. Data that do not
+fit come instead as ``train_batches``, a callable ``epoch -> iterable of (x, y)`` batches
+(see :mod:`surrogate_hpo.data.streaming`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
@@ -126,6 +129,14 @@ def _to_tensor(a, device: torch.device, name: str) -> torch.Tensor:
     return t.detach().to(device=device, dtype=torch.float32)
 
 
+def _batch_tensor(a, device: torch.device) -> torch.Tensor:
+    """A training batch as a float32 tensor on ``device`` (no copy when it already is one)."""
+    t = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+    if t.ndim == 1:
+        t = t.unsqueeze(1)
+    return t.to(device=device, dtype=torch.float32, non_blocking=True)
+
+
 @torch.no_grad()
 def evaluate_loss(network: nn.Module, x: torch.Tensor, y: torch.Tensor, *, chunk_size: int = 65536) -> float:
     """Mean squared error of ``network(x)`` against ``y``, in chunks, without gradients."""
@@ -165,6 +176,7 @@ def train(
     on_epoch_end: EpochCallback | None = None,
     checkpoint_path: str | Path | None = None,
     checkpoint_extra: dict[str, Any] | None = None,
+    train_batches: Callable[[int], Iterable[tuple[Any, Any]]] | None = None,
 ) -> TrainingResult:
     """Train ``network`` in place with MSE loss; return the history and the best epoch.
 
@@ -182,6 +194,11 @@ def train(
     * ``checkpoint_path``: whenever the validation loss improves, the network is saved
       there with :func:`surrogate_hpo.model.checkpoint.save_checkpoint` (only if the network
       is a plain MLP that the checkpoint module can describe; otherwise its state_dict).
+    * ``train_batches``: a callable ``epoch -> iterable of (x, y)`` batches (already scaled,
+      e.g. from :mod:`surrogate_hpo.data.streaming`), called once per epoch with the 0-based
+      epoch number; it replaces ``train_x``/``train_y`` (pass None for those) and its
+      order is its own (``config.batch_size`` and the shuffling generator are not used).
+      The epoch's ``train_loss`` is the row-weighted mean over the batches it yields.
     """
     cfg = config or TrainingConfig()
     device = resolve_device(cfg.device)
@@ -192,11 +209,18 @@ def train(
 
     network.to(device)
     network.train()
-    xt, yt = _to_tensor(train_x, device, "train_x"), _to_tensor(train_y, device, "train_y")
+    if train_batches is None:
+        if train_x is None or train_y is None:
+            raise ValueError("give train_x and train_y, or train_batches")
+        xt, yt = _to_tensor(train_x, device, "train_x"), _to_tensor(train_y, device, "train_y")
+    else:
+        if not callable(train_batches):
+            raise TypeError("train_batches must be a callable epoch -> iterable of (x, y) batches")
+        xt = yt = None
     xv, yv = _to_tensor(val_x, device, "val_x"), _to_tensor(val_y, device, "val_y")
-    if xt.shape[0] != yt.shape[0] or xv.shape[0] != yv.shape[0]:
+    if (xt is not None and xt.shape[0] != yt.shape[0]) or xv.shape[0] != yv.shape[0]:
         raise ValueError("x and y must have the same number of rows")
-    if xt.shape[0] == 0 or xv.shape[0] == 0:
+    if (xt is not None and xt.shape[0] == 0) or xv.shape[0] == 0:
         raise ValueError("empty training or validation data")
 
     opt = _make_optimizer(network, cfg)
@@ -206,7 +230,7 @@ def train(
             opt, mode="min", factor=cfg.lr_decay_factor, patience=int(cfg.lr_decay_patience)
         )
     loss_fn = nn.MSELoss()
-    n = xt.shape[0]
+    n = xt.shape[0] if xt is not None else 0
     bs = int(cfg.batch_size)
 
     best = math.inf
@@ -221,16 +245,31 @@ def train(
 
     for epoch in range(int(cfg.max_epochs)):
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=gen).to(device)
         running = torch.zeros((), dtype=torch.float64, device=device)
-        for start in range(0, n, bs):
-            idx = perm[start:start + bs]
-            xb, yb = xt[idx], yt[idx]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(network(xb), yb)
-            loss.backward()
-            opt.step()
-            running += loss.detach().double() * idx.shape[0]
+        if train_batches is None:
+            perm = torch.randperm(n, generator=gen).to(device)
+            for start in range(0, n, bs):
+                idx = perm[start:start + bs]
+                xb, yb = xt[idx], yt[idx]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(network(xb), yb)
+                loss.backward()
+                opt.step()
+                running += loss.detach().double() * idx.shape[0]
+        else:
+            n = 0
+            for xb, yb in train_batches(epoch):
+                xb, yb = _batch_tensor(xb, device), _batch_tensor(yb, device)
+                if xb.shape[0] != yb.shape[0]:
+                    raise ValueError(f"train_batches gave x with {xb.shape[0]} rows and y with {yb.shape[0]}")
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(network(xb), yb)
+                loss.backward()
+                opt.step()
+                running += loss.detach().double() * xb.shape[0]
+                n += xb.shape[0]
+            if n == 0:
+                raise ValueError(f"train_batches({epoch}) yielded no rows")
         train_loss = float(running) / n
         val_loss = evaluate_loss(network, xv, yv, chunk_size=cfg.val_chunk_size)
         lr = float(opt.param_groups[0]["lr"])

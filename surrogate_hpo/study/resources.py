@@ -50,14 +50,17 @@ def check_cluster_config(cluster: Mapping[str, Any]) -> None:
 
 def start_ray(cluster: Mapping[str, Any]) -> None:
     """Start (or connect to) Ray, quietly, and check the cluster can host one trial."""
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    address = cluster.get("address")
+    if address in (None, "", "local"):
+        # a private local Ray: no auth token written under ~/.ray. A cluster keeps its own
+        # mode: with RAY_AUTH_MODE unset, Ray uses ~/.ray/auth_token when the cluster has one
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     import ray
 
     if ray.is_initialized():
         return
-    address = cluster.get("address")
     kwargs: dict[str, Any] = {
         "include_dashboard": False,
         # trial output stays in Tune's trial folders (errors in error.txt, summarised on
