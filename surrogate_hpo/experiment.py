@@ -43,7 +43,8 @@ def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         return summary
     print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, {space.n_candidates} architectures in "
           f"the grid, {'resuming ' if resuming else ''}results in {study_dir}", flush=True)
-    data = prepare_data(cfg["data"], seed=int(cfg.get("seed", 0)))  # every input error surfaces here
+    # every input error surfaces here; streamed studies write their shards into the study
+    data = prepare_data(cfg["data"], seed=int(cfg.get("seed", 0)), shards_dir=study_dir / "shards")
     print(f"[data] {data.description}", flush=True)
     start_ray(cfg["cluster"])
     write_json(study_dir / MARKER, {"status": "running", "config": cfg})

@@ -294,6 +294,7 @@ def train(
             "train_loss": train_loss,
             "val_loss": val_loss,
             "lr": lr,
+            "rows": int(n),
             "seconds": time.perf_counter() - t0,
             "best_val_loss": best,
             "best_epoch": best_epoch,

@@ -71,7 +71,12 @@ def train_network(architecture: dict[str, Any], policy: dict[str, Any], data: Pr
                         seed=seed, device=device)
     callback = None if on_epoch_end is None else (lambda epoch, metrics: on_epoch_end(net, epoch, metrics))
     t0 = time.perf_counter()
-    result = train(net, data.train_x, data.train_y, data.val_x, data.val_y, tc, on_epoch_end=callback)
+    if data.train_stream is not None:  # rows from Parquet shards through Ray Data
+        batches = data.train_stream.batches(batch_size=tc.batch_size, seed=seed, device=device,
+                                            x_scaler=data.x_scaler, y_scaler=data.y_scaler)
+        result = train(net, None, None, data.val_x, data.val_y, tc, on_epoch_end=callback, train_batches=batches)
+    else:
+        result = train(net, data.train_x, data.train_y, data.val_x, data.val_y, tc, on_epoch_end=callback)
     seconds = time.perf_counter() - t0
     val = math.inf
     if not result.diverged:
@@ -111,6 +116,8 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
         "best_val_loss": float(result.best_val_loss),
         "epochs": int(result.epochs_run),
         "train_seconds": fit.seconds,
+        "train_rows_per_epoch": int(result.history[-1]["rows"]) if result.history else 0,
+        "streamed": data.train_stream is not None,
     }
     if result.diverged:
         final.update({"val_band_energy_mae_mev_per_atom": math.inf, "test_band_energy_mae_mev_per_atom": math.inf})

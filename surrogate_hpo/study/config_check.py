@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +37,12 @@ def check_config(cfg: dict[str, Any]) -> tuple[ModuleType, SearchSpace]:
             raise ConfigError(f"method={cfg['method'].get('name')}: {e}") from None
     check_cluster_config(cfg["cluster"])
     data = cfg["data"]
+    from .train_stream import streaming_setting
+
+    streaming_setting(data)
+    if data.get("shards") and not Path(str(data["shards"])).expanduser().is_dir():
+        raise ConfigError(f"data.shards={data['shards']} is not a folder; write shards with "
+                          "surrogate-hpo-shards source=<data.path> output=<folder>")
     if data.get("kind") != "sample":
         from .prepared_data import resolve_data_path
 

@@ -1,7 +1,9 @@
 """Data of a study, loaded and checked once before Ray starts.
 
 Loads the snapshot set named by the ``data`` config (the bundled sample or a MALA folder),
-fits the scalers on the training split only, and holds the scaled arrays trials need.
+fits the scalers on the training split only, and holds the scaled arrays trials need. With
+streaming (:mod:`.train_stream`) the training rows stay in Parquet shards that each trial
+reads through Ray Data; only a small sample of them is held here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from ..data import DataError, Scaler, SnapshotSet, fit_scalers
 from ..data.snapshot import Snapshot
 from .errors import ConfigError
+from .train_stream import SAMPLE_ROWS, TrainStream, prepare_train_stream, wants_streaming
 
 
 @dataclass
@@ -24,6 +27,8 @@ class PreparedData:
 
     ``train_x``/``val_x`` are ``(rows, F)`` and ``train_y``/``val_y`` ``(rows, nE)``, float32,
     already scaled; ``validation``/``test`` keep the unscaled snapshots (LDOS in 1/(eV·Å³)).
+    With ``train_stream`` set, trials stream their training rows from shards and
+    ``train_x``/``train_y`` hold only a sample of them (NASWOT batches, shapes).
     """
 
     x_scaler: Scaler
@@ -35,6 +40,12 @@ class PreparedData:
     validation: list[Snapshot]
     test: list[Snapshot]
     description: str = ""
+    train_stream: TrainStream | None = None
+
+    @property
+    def n_train_rows(self) -> int:
+        """Training rows one epoch sees."""
+        return self.train_stream.n_rows if self.train_stream is not None else int(self.train_x.shape[0])
 
     @property
     def n_features(self) -> int:
@@ -115,13 +126,25 @@ def load_snapshot_set(data_cfg: Mapping[str, Any]) -> tuple[Path, SnapshotSet]:
     return path, sset
 
 
-def scale_snapshot_set(path: Path, sset: SnapshotSet, data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
-    """Fit the scalers on the training split only and build the scaled rows trials use."""
+def scale_snapshot_set(path: Path, sset: SnapshotSet, data_cfg: Mapping[str, Any], *, seed: int = 0,
+                       shards_dir: Path | None = None) -> PreparedData:
+    """Fit the scalers on the training split only and build the scaled rows trials use.
+
+    When the study streams (``data.streaming``), the training shards are found or written
+    (``shards_dir``: where the study writes its own) and only a sample of rows is kept.
+    """
     x_scaler, y_scaler = fit_scalers(
         sset, str(data_cfg.get("input_scaling", "feature-wise-standard")), str(data_cfg.get("output_scaling", "minmax"))
     )
     limit = data_cfg.get("max_train_points_per_snapshot")
     limit = None if limit is None else int(limit)
+    stream = None
+    if wants_streaming(data_cfg, sset):
+        stream = prepare_train_stream(data_cfg, sset, shards_dir)
+        if limit is not None:
+            print(f"[data] data.max_train_points_per_snapshot={limit} does not apply to streamed "
+                  "training rows: every row of the shards is used", flush=True)
+        limit = max(1, -(-SAMPLE_ROWS // len(sset.train)))  # the in-memory sample
     picks = _row_indices(sset.train, limit, seed)
     train_x, train_y = _rows(sset.train, "descriptors", picks), _rows(sset.train, "ldos", picks)
     every = [None] * len(sset.validation)
@@ -135,14 +158,15 @@ def scale_snapshot_set(path: Path, sset: SnapshotSet, data_cfg: Mapping[str, Any
         val_y=np.asarray(y_scaler.transform(val_y), dtype=np.float32),
         validation=list(sset.validation),
         test=list(sset.test),
-        description=f"{path}\n{sset.summary()}",
+        description=f"{path}\n{sset.summary()}" + (f"\n{stream.describe()}" if stream is not None else ""),
+        train_stream=stream,
     )
 
 
-def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0) -> PreparedData:
+def prepare_data(data_cfg: Mapping[str, Any], *, seed: int = 0, shards_dir: Path | None = None) -> PreparedData:
     """Load, check, split and scale the data of ``data_cfg`` (raises ConfigError/DataError)."""
     path, sset = load_snapshot_set(data_cfg)
-    return scale_snapshot_set(path, sset, data_cfg, seed=seed)
+    return scale_snapshot_set(path, sset, data_cfg, seed=seed, shards_dir=shards_dir)
 
 
 __all__ = ["PreparedData", "prepare_data", "load_snapshot_set", "scale_snapshot_set", "resolve_data_path", "DataError"]
