@@ -107,17 +107,12 @@ def test_study_on_two_nodes_survives_losing_one(synthetic_dir, tmp_path, monkeyp
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     import ray
-    from ray.cluster_utils import Cluster
 
+    from ray_cluster_helpers import private_cluster
     from surrogate_hpo.experiment import run_study
 
-    local_was_up = ray.is_initialized()  # the session's local Ray (conftest's ray_local)
-    if local_was_up:  # this test needs a cluster of its own
-        ray.shutdown()
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    try:
-        worker = cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
+    local_was_up = ray.is_initialized()
+    with private_cluster({"num_cpus": 1}, [{"num_cpus": 1}]) as (cluster, (worker,)):
         head_id, worker_id = cluster.head_node.node_id, worker.node_id
         assert head_id != worker_id
 
@@ -139,13 +134,6 @@ def test_study_on_two_nodes_survives_losing_one(synthetic_dir, tmp_path, monkeyp
         assert killer.error is None, repr(killer.error)
         pid_to_node = {**killer.pid_to_node,
                        **{pid: a["Address"]["NodeID"] for pid, a in _actors(cluster).items()}}
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        if local_was_up:
-            # `ray_local` is session-scoped: tests after this one get the fixture it already
-            # yielded without it running again, so put its local Ray back as it was
-            ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
 
     # the node was lost mid-study, in the middle of a trial's training
     assert killer.killed_trial is not None, ("the second node was never killed (no trial ran there?)",

@@ -59,16 +59,25 @@ def score_candidates(
 
 
 def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: np.ndarray, n_outputs: int,
-                 n_inits: int, k: float, seed: int, threads: int) -> None:
-    """Tune trial: score the candidates ``[config['start'], config['stop'])``."""
+                 n_inits: int, k: float, seed: int, threads: int, device: str = "auto") -> None:
+    """Tune trial: score the candidates ``[config['start'], config['stop'])``.
+
+    ``device="auto"``: the trial's GPU when Ray gave it one (``cluster.gpus_per_trial > 0``;
+    Ray sets ``CUDA_VISIBLE_DEVICES``), else the CPU.
+    """
     import torch
 
+    from ..model import resolve_device
+    from ..study.resources import trial_gpu_ids
+
     torch.set_num_threads(max(1, threads))
+    dev = resolve_device(device)
     start, stop = int(config["chunk"]["start"]), int(config["chunk"]["stop"])
     started_at = time.time()
     t0 = time.perf_counter()
     rows = score_candidates(
-        [(i, candidates[i]) for i in range(start, stop)], np.array(batch),  # object-store arrays are read-only
+        [(i, candidates[i]) for i in range(start, stop)],
+        torch.as_tensor(np.array(batch), device=dev),  # object-store arrays are read-only
         n_outputs=n_outputs, n_inits=n_inits, k=k, seed=seed,
     )
     tune.report(
@@ -79,6 +88,8 @@ def naswot_trial(config: dict[str, Any], *, candidates: list[Candidate], batch: 
             "scoring_seconds": time.perf_counter() - t0,
             "started_at": started_at,  # unix seconds: lets benchmarks split Tune's overhead
             "finished_at": time.time(),
+            "device": str(dev),
+            "gpu_ids": ",".join(trial_gpu_ids()),  # the GPUs Ray assigned to the trial
         }
     )
 
@@ -165,7 +176,7 @@ def run(ctx: StudyContext, *, candidates: list[Candidate] | None = None) -> Meth
     trainable = tune.with_parameters(
         naswot_trial, candidates=candidates, batch=batch, n_outputs=n_out,
         n_inits=int(m.get("n_inits", 5)), k=float(m.get("k", 1e-5)), seed=ctx.seed,
-        threads=int(ctx.cluster_cfg.get("cpus_per_trial", 1)),
+        threads=int(ctx.cluster_cfg.get("cpus_per_trial", 1)), device=str(m.get("device", "auto")),
     )
     results = run_tune_stage(
         trainable, name=STAGE, storage=ctx.tune_dir(), cluster=ctx.cluster_cfg, resume=ctx.resume,

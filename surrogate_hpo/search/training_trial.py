@@ -98,6 +98,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
     A diverged run (NaN/inf loss) is reported with ``diverged=True`` and infinite errors.
     """
     from ..model import save_checkpoint
+    from ..study.resources import trial_gpu_ids
 
     policy = {**training, **{k: v for k, v in config.items() if k != "seed"}}
     seed = int(config.get("seed", policy.get("seed", 0)))
@@ -108,6 +109,7 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
             metrics["val_band_energy_mae_mev_per_atom"] = validation_band_energy_mae(net, data, device)
         tune.report({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))})
 
+    started_at = time.time()
     fit = train_network(architecture, policy, data, seed=seed, threads=threads, on_epoch_end=on_epoch_end)
     net, device, result = fit.network, fit.device, fit.result
     final: dict[str, Any] = {
@@ -118,6 +120,10 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: dict[str, Any], 
         "train_seconds": fit.seconds,
         "train_rows_per_epoch": int(result.history[-1]["rows"]) if result.history else 0,
         "streamed": data.train_stream is not None,
+        "device": str(device),
+        "gpu_ids": ",".join(trial_gpu_ids()),
+        "started_at": started_at,  # unix seconds of the training's start and end
+        "finished_at": time.time(),
     }
     if result.diverged:
         final.update({"val_band_energy_mae_mev_per_atom": math.inf, "test_band_energy_mae_mev_per_atom": math.inf})

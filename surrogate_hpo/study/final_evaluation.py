@@ -27,7 +27,7 @@ def _rows_of(trial: Any) -> list[dict[str, Any]]:
     r = trial.last_result or {}
     row = {"trial_id": trial.trial_id, "seed": trial.config.get("seed"), "status": "ok" if trial.status != "ERROR" else "error"}
     for key in ("diverged", "epochs", "best_val_loss", "train_seconds", "train_rows_per_epoch", "streamed",
-                "time_total_s", *_METRICS,
+                "device", "gpu_ids", "started_at", "finished_at", "time_total_s", *_METRICS,
                 "test_band_energy_errors_mev_per_atom", "test_total_free_energy_errors_mev_per_atom"):
         if key in r:
             row[key] = r[key]

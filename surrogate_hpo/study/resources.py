@@ -23,6 +23,18 @@ def local_gpu_count() -> int:
         return 0
 
 
+def trial_gpu_ids() -> list[str]:
+    """IDs of the GPUs Ray assigned to the calling trial or task (empty outside Ray or without GPUs)."""
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return []
+        return [str(g) for g in ray.get_runtime_context().get_accelerator_ids().get("GPU", [])]
+    except Exception:  # pragma: no cover - outside a Ray worker
+        return []
+
+
 def trial_resources(cluster: Mapping[str, Any]) -> dict[str, float]:
     """``{"cpu": ..., "gpu": ...}`` for one trial."""
     return {"cpu": float(cluster.get("cpus_per_trial", 1)), "gpu": float(cluster.get("gpus_per_trial", 0) or 0)}
@@ -36,6 +48,9 @@ def check_cluster_config(cluster: Mapping[str, Any]) -> None:
     gpus = float(cluster.get("gpus_per_trial", 0) or 0)
     if gpus < 0:
         raise ConfigError(f"cluster.gpus_per_trial must be >= 0, got {gpus}")
+    if gpus > 1 and gpus != int(gpus):
+        raise ConfigError(f"cluster.gpus_per_trial={gpus}: above 1 a trial takes whole GPUs (Ray's rule); "
+                          "use an integer, or a fraction <= 1 to share a GPU")
     num_cpus = cluster.get("num_cpus")
     if num_cpus is not None and float(cpus) > float(num_cpus):
         raise ConfigError(
@@ -74,11 +89,17 @@ def start_ray(cluster: Mapping[str, Any]) -> None:
         ray.init(**kwargs)
     else:
         ray.init(address=str(address), **kwargs)
-    check_cluster_can_host(cluster, ray.cluster_resources())
+    check_cluster_can_host(cluster, ray.cluster_resources(), alive_node_resources())
 
 
-def check_cluster_can_host(cluster: Mapping[str, Any], resources: Mapping[str, float]) -> None:
-    """Fail clearly when no node of the running cluster can host one trial."""
+def check_cluster_can_host(cluster: Mapping[str, Any], resources: Mapping[str, float],
+                           nodes: list[Mapping[str, float]] | None = None) -> None:
+    """Fail clearly when no node of the running cluster can host one trial.
+
+    ``resources``: the cluster's totals; ``nodes``: each alive node's resources (a trial
+    runs on one node, so one node must have ``cpus_per_trial`` CPUs and ``gpus_per_trial``
+    GPUs at once). Without ``nodes`` the totals stand for one node.
+    """
     need = trial_resources(cluster)
     have_gpu = float(resources.get("GPU", 0.0))
     if need["gpu"] > 0 and have_gpu <= 0:
@@ -91,3 +112,20 @@ def check_cluster_can_host(cluster: Mapping[str, Any], resources: Mapping[str, f
             f"cluster.cpus_per_trial={need['cpu']} but the Ray cluster has only "
             f"{resources.get('CPU', 0)} CPUs; lower cluster.cpus_per_trial"
         )
+    nodes = list(nodes) if nodes else [resources]
+    fits = [n for n in nodes if float(n.get("CPU", 0.0)) >= need["cpu"] and float(n.get("GPU", 0.0)) >= need["gpu"]]
+    if not fits:
+        most_gpu = max(float(n.get("GPU", 0.0)) for n in nodes)
+        most_cpu = max(float(n.get("CPU", 0.0)) for n in nodes)
+        raise ConfigError(
+            f"no node of the Ray cluster has cluster.cpus_per_trial={need['cpu']:g} CPUs and "
+            f"cluster.gpus_per_trial={need['gpu']:g} GPUs at once (largest node: {most_cpu:g} CPUs, "
+            f"{most_gpu:g} GPUs; {len(nodes)} nodes); a trial runs on one node: lower the request"
+        )
+
+
+def alive_node_resources() -> list[dict[str, float]]:
+    """Resources of every alive node of the connected Ray cluster."""
+    import ray
+
+    return [dict(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive")]
