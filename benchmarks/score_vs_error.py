@@ -1,0 +1,258 @@
+"""Does the NASWOT score predict the trained error? (the paper's figure 5)
+
+Takes a finished TPE study (``<dir>/tpe_trials.csv``) and, optionally, a finished NASWOT
+study of the same data and search space (``<dir>/naswot_trials.csv``, ``final_trials.csv``).
+For every TPE trial that trained to the end:
+
+* its network's **NASWOT mean score** (``mean - std`` over T initialisations), computed
+  exactly as the ``naswot`` method does it: the study's own NASWOT batch
+  (``method.batch_size`` training rows drawn with the study seed, scaled), T and k from
+  ``conf/method/naswot.yaml`` (or ``--n-inits``/``--k``), and the initialisation seed of
+  the network's index in the architecture grid. When a NASWOT study is given, its table
+  must hold the same score for the same network (checked, so both figures agree);
+* its trained **validation band-energy MAE** (meV/atom, mean over the trial's repeats),
+  as TPE saw it.
+
+Reported: Kendall's tau and Spearman's rho between score and error, with p-values, and
+the sign read out (the paper: a higher score goes with a lower error, i.e. tau < 0);
+where TPE's best trial sits in score (its rank among the TPE trials and its percentile
+among every network of the grid), where the best-scoring TPE trial sits in error, and
+NASWOT's own choice (the grid's best score) with its validation error from the NASWOT
+study's final evaluation (trained with the fixed policy, not TPE's). TPE trials differ in
+training policy too (learning rate, batch size, ...); ``--same-policy`` restricts tau to
+the trials whose policy equals the most common one when there are enough of them.
+
+Writes ``<out>.json`` (machine, command, every trial) and ``<out>.png`` (error against
+score, log y, TPE's best and NASWOT's choice marked).
+
+Run: ``python3 benchmarks/score_vs_error.py --tpe-study DIR [--naswot-study DIR] --out
+benchmarks/results/score_vs_error``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (str(ROOT), str(ROOT / "benchmarks")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from bench_machine import machine_info  # noqa: E402
+
+METRIC = "val_band_energy_mae_mev_per_atom"
+
+
+def study_config(study_dir: Path) -> dict[str, Any]:
+    """The resolved config a study ran with (``study.json``)."""
+    return json.loads((study_dir / "study.json").read_text())["config"]
+
+
+def naswot_settings(naswot_cfg: dict[str, Any] | None, args: argparse.Namespace) -> dict[str, Any]:
+    """T, k and B: ``--n-inits``/``--k``, else the NASWOT study's, else conf/method/naswot.yaml."""
+    import yaml
+
+    m = yaml.safe_load((ROOT / "conf" / "method" / "naswot.yaml").read_text())
+    if naswot_cfg is not None:
+        m.update(naswot_cfg["method"])
+    return {"n_inits": int(args.n_inits or m.get("n_inits", 5)), "k": float(args.k or m.get("k", 1e-5)),
+            "batch_size": int(m.get("batch_size", 64))}
+
+
+def score_trials(tpe_dir: Path, nas_dir: Path | None, args: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The TPE trials that finished, with their network's NASWOT score; the score settings."""
+    import torch
+
+    from surrogate_hpo.search.factors import candidate_of
+    from surrogate_hpo.search.naswot import score_candidates
+    from surrogate_hpo.search.space import parse_search_space
+    from surrogate_hpo.study.prepared_data import prepare_data
+
+    torch.set_num_threads(max(1, args.threads))
+    cfg = study_config(tpe_dir)
+    settings = naswot_settings(study_config(nas_dir) if nas_dir else None, args)
+    seed = int(cfg.get("seed", 0))
+    data = prepare_data(cfg["data"], seed=seed)
+    b = min(settings["batch_size"], data.n_features)
+    batch = data.naswot_batch(b, seed)
+    space = parse_search_space(cfg["search_space"])
+    grid = space.candidates()
+    index = {c: i for i, c in enumerate(grid)}
+    trials = pd.read_csv(tpe_dir / "tpe_trials.csv")
+    trials = trials[trials["status"] == "ok"].copy()
+    cands = [candidate_of(json.loads(s)) for s in trials["config_json"]]
+    missing = [c.describe() for c in cands if c not in index]
+    if missing:
+        raise SystemExit(f"{len(missing)} TPE networks are not in the study's grid (e.g. {missing[0]})")
+    t0 = time.perf_counter()
+    scored = score_candidates([(index[c], c) for c in cands], batch, n_outputs=data.n_energies,
+                              n_inits=settings["n_inits"], k=settings["k"], seed=seed)
+    trials["naswot_score"] = [r["score"] for r in scored]
+    trials["grid_index"] = [index[c] for c in cands]
+    trials["architecture"] = [c.describe() for c in cands]
+    settings.update({"batch_size": b, "seed": seed, "score_seconds": time.perf_counter() - t0,
+                     "n_grid": len(grid), "data": cfg["data"].get("path") or cfg["data"].get("kind")})
+    return trials, settings
+
+
+def grid_scores(naswot_dir: Path | None) -> pd.DataFrame | None:
+    """Every grid network's score from a NASWOT study (None without one)."""
+    if naswot_dir is None:
+        return None
+    t = pd.read_csv(naswot_dir / "naswot_trials.csv")
+    return t[t["status"] == "ok"][["candidate_id", "architecture", "score", "n_parameters"]]
+
+
+def naswot_choice(naswot_dir: Path | None) -> dict[str, Any] | None:
+    """NASWOT's chosen network, its score and its validation error over the final seeds."""
+    if naswot_dir is None:
+        return None
+    best = json.loads((naswot_dir / "naswot_best.json").read_text())
+    final = pd.read_csv(naswot_dir / "final_trials.csv")
+    val = final[METRIC].astype(float)
+    return {"architecture": best["architecture"], "score": float(best["score"]),
+            "candidate_id": int(best["candidate_id"]), "val_mae_mean": float(val.mean()), "val_mae_std": float(val.std(ddof=0)),
+            "n_seeds": int(len(val)), "policy": "fixed (conf/training), final evaluation"}
+
+
+def correlations(score: np.ndarray, err: np.ndarray) -> dict[str, Any]:
+    from scipy.stats import kendalltau, spearmanr
+
+    if len(score) < 3:
+        return {"n": int(len(score))}
+    tau, p_tau = kendalltau(score, err)
+    rho, p_rho = spearmanr(score, err)
+    if p_tau < 0.05:
+        reading = ("higher score, lower error: the paper's direction" if tau < 0 else
+                   "higher score, HIGHER error: the opposite of the paper's direction")
+    else:
+        reading = f"no significant rank correlation at the 5% level (p = {p_tau:.2f})"
+    return {"n": int(len(score)), "kendall_tau": float(tau), "kendall_p": float(p_tau), "spearman_rho": float(rho),
+            "spearman_p": float(p_rho), "reading": reading}
+
+
+def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.6, 4.6))
+    sc = ax.scatter(trials["naswot_score"], trials[METRIC], c=trials["trial_number"], cmap="viridis", s=28,
+                    label="TPE trials (colour: trial number)")
+    fig.colorbar(sc, ax=ax, label="TPE trial number")
+    best = trials.loc[trials[METRIC].idxmin()]
+    ax.scatter([best["naswot_score"]], [best[METRIC]], marker="o", s=160, facecolors="none", edgecolors="red",
+               linewidths=2, label=f"TPE's best: {best['architecture']}")
+    if choice is not None:
+        ax.errorbar([choice["score"]], [choice["val_mae_mean"]], yerr=[choice["val_mae_std"]], fmt="*", ms=14,
+                    color="black", capsize=3, label=f"NASWOT's choice (fixed policy): {choice['architecture']}")
+    ax.set_yscale("log")
+    ax.set_xlabel("NASWOT mean score (higher = better by the paper)")
+    ax.set_ylabel("validation band-energy MAE / meV/atom")
+    if "kendall_tau" in corr:
+        ax.set_title(f"{title}\nKendall τ = {corr['kendall_tau']:+.2f} (p = {corr['kendall_p']:.2g}), n = {corr['n']}",
+                     fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tpe-study", required=True, help="a finished TPE study directory (tpe_trials.csv)")
+    ap.add_argument("--naswot-study", default=None, help="a finished NASWOT study on the same data and space")
+    ap.add_argument("--n-inits", type=int, default=None)
+    ap.add_argument("--k", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--title", default="NASWOT score vs trained error (TPE trials)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "score_vs_error"))
+    args = ap.parse_args(argv)
+    tpe_dir = Path(args.tpe_study)
+    nas_dir = Path(args.naswot_study) if args.naswot_study else None
+
+    trials, settings = score_trials(tpe_dir, nas_dir, args)
+    grid = grid_scores(nas_dir)
+    check = None
+    if grid is not None:  # the same network must have the same score in both studies
+        by_id = grid.set_index("candidate_id")["score"]
+        diff = np.abs(trials["naswot_score"].to_numpy() - by_id.loc[trials["grid_index"]].to_numpy())
+        check = {"max_abs_score_difference_vs_naswot_study": float(diff.max()) if len(diff) else 0.0}
+        grid_sorted = np.sort(grid["score"].to_numpy())
+        trials["score_percentile_in_grid"] = [100.0 * np.searchsorted(grid_sorted, s, side="right") / len(grid_sorted)
+                                              for s in trials["naswot_score"]]
+    corr = correlations(trials["naswot_score"].to_numpy(), trials[METRIC].to_numpy())
+    best = trials.loc[trials[METRIC].idxmin()]
+    top = trials.loc[trials["naswot_score"].idxmax()]
+    n = len(trials)
+    score_rank = int((trials["naswot_score"] > best["naswot_score"]).sum()) + 1
+    err_rank = int((trials[METRIC] < top[METRIC]).sum()) + 1
+    choice = naswot_choice(nas_dir)
+    positions = {
+        "tpe_best": {"trial_id": best["trial_id"], "architecture": best["architecture"], "val_mae": float(best[METRIC]),
+                     "naswot_score": float(best["naswot_score"]), "score_rank_among_tpe_trials": score_rank,
+                     "score_percentile_in_grid": float(best.get("score_percentile_in_grid", math.nan))},
+        "best_scoring_tpe_trial": {"trial_id": top["trial_id"], "architecture": top["architecture"],
+                                   "naswot_score": float(top["naswot_score"]), "val_mae": float(top[METRIC]),
+                                   "error_rank_among_tpe_trials": err_rank},
+        "naswot_choice": choice,
+        "n_tpe_trials": n,
+    }
+    policy_cols = [c for c in trials.columns if c.startswith("config.") and not any(
+        k in c for k in ("width", "activation", "n_layers"))]
+    same = None
+    if policy_cols:
+        key = trials[policy_cols].astype(str).agg("|".join, axis=1)
+        common = key.value_counts()
+        if len(common) and common.iloc[0] >= 5:
+            sub = trials[key == common.index[0]]
+            same = {"policy": dict(zip(policy_cols, common.index[0].split("|"))),
+                    **correlations(sub["naswot_score"].to_numpy(), sub[METRIC].to_numpy())}
+    out = {
+        "benchmark": "score_vs_error", "machine": machine_info(),
+        "command_line": shlex.join(["python3", "benchmarks/score_vs_error.py", *(argv or sys.argv[1:])]),
+        "tpe_study": str(tpe_dir), "naswot_study": str(nas_dir) if nas_dir else None, "naswot": settings,
+        "correlation": corr, "correlation_same_policy": same, "positions": positions, "consistency": check,
+        "units": {"val_mae": "meV/atom, validation band energy, mean over the trial's repeats"},
+        "trials": trials[["trial_id", "trial_number", "architecture", "naswot_score", METRIC, "grid_index",
+                          *(["score_percentile_in_grid"] if "score_percentile_in_grid" in trials else []),
+                          *policy_cols]].to_dict("records"),
+    }
+    outp = Path(args.out)
+    outp.parent.mkdir(parents=True, exist_ok=True)
+    outp.with_suffix(".json").write_text(json.dumps(out, indent=1, default=str) + "\n")
+    plot(trials, choice, corr, outp.with_suffix(".png"), args.title)
+    print(f"{n} TPE trials scored in {settings['score_seconds']:.2f} s (T={settings['n_inits']}, B={settings['batch_size']}, "
+          f"k={settings['k']:g})")
+    if "kendall_tau" in corr:
+        print(f"Kendall tau {corr['kendall_tau']:+.3f} (p {corr['kendall_p']:.3g}), Spearman rho "
+              f"{corr['spearman_rho']:+.3f} (p {corr['spearman_p']:.3g}): {corr['reading']}")
+    if same:
+        print(f"same policy only ({same['n']} trials): tau {same.get('kendall_tau', math.nan):+.3f} "
+              f"(p {same.get('kendall_p', math.nan):.3g})")
+    print(f"TPE's best ({best['architecture']}, {best[METRIC]:.1f} meV/atom): score rank {score_rank}/{n}"
+          + (f", {positions['tpe_best']['score_percentile_in_grid']:.0f}th percentile of the grid" if grid is not None else ""))
+    print(f"best-scoring TPE trial ({top['architecture']}): error rank {err_rank}/{n} ({top[METRIC]:.1f} meV/atom)")
+    if choice:
+        print(f"NASWOT's choice {choice['architecture']}: score {choice['score']:.1f}, validation MAE "
+              f"{choice['val_mae_mean']:.1f} ± {choice['val_mae_std']:.1f} meV/atom (fixed policy)")
+    if check:
+        print(f"score check against the NASWOT study: max |diff| {check['max_abs_score_difference_vs_naswot_study']:.2e}")
+    print(f"wrote {outp.with_suffix('.json')} and .png")
+    return out
+
+
+if __name__ == "__main__":
+    main()
