@@ -200,10 +200,11 @@ def main() -> None:
     ap.add_argument("--output-root", default=None, help="where the study directories go (default: a new temp dir)")
     ap.add_argument("--out", default=str(RESULTS / "methods"), help="results path without suffix")
     ap.add_argument("--replot", action="store_true", help="only redraw the .png from an existing .json")
+    ap.add_argument("--data-label", default="bundled Al sample", help="names the data in titles")
     args = ap.parse_args()
     if args.replot:
         old = json.loads(Path(args.out).with_suffix(".json").read_text())
-        plot(old["methods"], Path(args.out).with_suffix(".png"), f"Search methods, bundled Al sample, "
+        plot(old["methods"], Path(args.out).with_suffix(".png"), f"Search methods, {old.get('data_label', args.data_label)}, "
              f"budget={old['budget']}" + (f" {' '.join(old['overrides'])}" if old["overrides"] else ""))
         return
 
@@ -217,7 +218,7 @@ def main() -> None:
     cmdline = shlex.join(["python3", "benchmarks/methods.py", *sys.argv[1:]])
     out = {
         "machine": machine, "command_line": cmdline, "budget": args.budget, "overrides": args.override,
-        "output_root": str(root), "cli": _cli(), "total_wall_seconds": total_wall,
+        "output_root": str(root), "cli": _cli(), "total_wall_seconds": total_wall, "data_label": args.data_label,
         "units": {"mae": "meV/atom, mean and std over the final-evaluation seeds on the test snapshot(s)",
                   "compute": "CPU-seconds / GPU-seconds as the study accounts them (trial time x resources)",
                   "wall": "seconds"},
@@ -227,7 +228,7 @@ def main() -> None:
     outp = Path(args.out)
     outp.parent.mkdir(parents=True, exist_ok=True)
     outp.with_suffix(".json").write_text(json.dumps(out, indent=2, default=str) + "\n")
-    title = f"Search methods, bundled Al sample, budget={args.budget}" + (f" {' '.join(args.override)}" if args.override else "")
+    title = f"Search methods, {args.data_label}, budget={args.budget}" + (f" {' '.join(args.override)}" if args.override else "")
     if any("error" not in r for r in rows):
         plot(rows, outp.with_suffix(".png"), title)
 
