@@ -1,7 +1,9 @@
 """ACSD vs trained-network error across descriptor settings (the paper's figures 7 and 8).
 
-Data: the bundled Al sample (10 snapshots, 24^3 grid, 84 LDOS energies); default split:
-``Al_298K_000``..``007`` train, ``008`` validation, ``009`` test.  Two sweeps of the
+Data: the bundled Al sample (10 snapshots, 24^3 grid, 84 LDOS energies; default split
+``Al_298K_000``..``007`` train, ``008`` validation, ``009`` test) or ``--data DIR``, any MALA
+folder whose sidecars hold the atoms (e.g. ``surrogate-hpo-generate --config-name=al32``:
+32-atom cells, 45^3 grid; same default split rule). Two sweeps of the
 bispectrum settings (LAMMPS descriptors through the on-disk cache):
 
 * figure 7: ``rcutfac`` in [3.0, 3.5, 4.0, 4.67637, 5.5] Å with ``twojmax`` 10;
@@ -26,7 +28,7 @@ written to ``benchmarks/results/acsd_vs_training.json`` and a two-panel plot
 ``benchmarks/results/acsd_vs_training.png``.
 
 Run: ``python benchmarks/acsd_vs_training.py [--seeds 5] [--epochs 30] [--points 8000]
-[--threads 2]`` (about 5 minutes on 2 cores with the descriptors cached -- ``--seeds 3
+[--threads 2] [--data DIR]`` (about 5 minutes on 2 cores with the descriptors cached -- ``--seeds 3
 --epochs 8 --points 4000`` takes 30 s; the first run computes 90 descriptor grids with
 LAMMPS, 2-5 s each).
 """
@@ -159,7 +161,7 @@ def _plot(out: dict, png: Path) -> None:
         ax2.tick_params(axis="y", labelcolor="tab:red")
         rk = out[sweep]["rank_correlation"]
         ax.set_title(f"Spearman {rk['spearman_rho']:+.2f}, Kendall {rk['kendall_tau']:+.2f}")
-    fig.suptitle(f"ACSD vs trained MLP error, bundled Al sample ({out['seeds']} seeds, {out['epochs']} epochs, "
+    fig.suptitle(f"ACSD vs trained MLP error, {out.get('data_label', 'bundled Al sample')} ({out['seeds']} seeds, {out['epochs']} epochs, "
                  f"{out['points_per_snapshot']} points/snapshot)")
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -174,6 +176,8 @@ def main() -> None:
     ap.add_argument("--acsd-snapshots", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0, help="seed of the ACSD pairs")
+    ap.add_argument("--data", default=None, help="a MALA folder whose sidecars hold the atoms (default: the bundled sample)")
+    ap.add_argument("--data-label", default=None, help="names the data in the plot title")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "acsd_vs_training"))
     args = ap.parse_args()
 
@@ -183,7 +187,10 @@ def main() -> None:
 
     torch.set_num_threads(max(1, args.threads))
     t_start = time.perf_counter()
-    path, base = load_snapshot_set({"kind": "sample"})
+    path, base = load_snapshot_set({"kind": "mala_dir", "path": args.data} if args.data else {"kind": "sample"})
+    label = args.data_label or ("bundled Al sample" if not args.data else Path(args.data).name)
+    split = (f"train {', '.join(s.name for s in base.train)}; validation "
+             f"{', '.join(s.name for s in base.validation)}; test {', '.join(s.name for s in base.test)}")
     cache = _cache_dir()
     settings = [(r, TWOJ_FIXED) for r in RCUT_SWEEP] + [(RCUT_FIXED, t) for t in TWOJ_SWEEP if t != TWOJ_FIXED]
     results = {}
@@ -210,7 +217,7 @@ def main() -> None:
     t_train = sum(r["training_seconds"] for r in all_rows)
     out = {
         "machine": machine_info(), "torch_threads": torch.get_num_threads(),
-        "data": "bundled Al sample: train Al_298K_000..007, validation 008, test 009",
+        "data": f"{label} ({path}): {split}", "data_label": label,
         "seeds": args.seeds, "epochs": args.epochs, "points_per_snapshot": args.points,
         "network": {"widths": [64, 64], "activations": ["leakyrelu"], "optimizer": "adam", "learning_rate": 3e-3,
                     "batch_size": 512, "early_stopping": None, "lr_decay": None},
