@@ -440,7 +440,11 @@ def run_mala(method: str, folder: Path, split: dict[str, list[str]], policy: dic
 
 def run_ours(method: str, overrides: list[str], root: Path) -> dict[str, Any]:
     """One of our studies as a CLI subprocess (:func:`methods.run_method`), plus its chosen network."""
-    rec = run_method(method, "default", overrides, root)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        rec = run_method(method, "default", overrides, root)
+    except Exception as exc:  # a failing study must not stop the others
+        return {"method": method, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
     summary_path = Path(rec["study_dir"]) / "summary.json"
     if "error" not in rec and summary_path.is_file():
         s = json.loads(summary_path.read_text())

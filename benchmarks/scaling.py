@@ -44,9 +44,10 @@ def study_overrides(method: str, tpe_trials: int) -> list[str]:
     return ["method=tpe", "budget=quick", f"method.n_trials={tpe_trials}", "method.repeats=1"]
 
 
-def run_once(method: str, workers: int, root: Path, tpe_trials: int, k: int) -> dict:
+def run_once(method: str, workers: int, root: Path, tpe_trials: int, k: int, extra: list[str] | None = None) -> dict:
     run_dir = root / f"{method}_w{workers}_r{k}"
-    cmd = [sys.executable, "-m", "surrogate_hpo", *study_overrides(method, tpe_trials), f"cluster.num_cpus={workers}",
+    cmd = [sys.executable, "-m", "surrogate_hpo", *study_overrides(method, tpe_trials), *(extra or []),
+           f"cluster.num_cpus={workers}",
            "final_evaluation.seeds=1", f"study_name={method}_w{workers}", f"hydra.run.dir={run_dir}",
            f"output_root={root}"]
     t0 = time.perf_counter()
@@ -65,6 +66,8 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["naswot", "tpe"], choices=["naswot", "tpe"])
     ap.add_argument("--tpe-trials", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra Hydra override for every study (repeatable), e.g. data=mala_dir")
     ap.add_argument("--out", default=str(RESULTS / "scaling"))
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="surrogate_hpo_scaling_"))
@@ -72,7 +75,7 @@ def main() -> None:
     for method in args.methods:
         base = None
         for w in args.workers:
-            runs = [run_once(method, w, root, args.tpe_trials, k) for k in range(args.repeats)]
+            runs = [run_once(method, w, root, args.tpe_trials, k, args.override) for k in range(args.repeats)]
             med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
             base = med["search_wall_seconds"] if base is None else base
             speedup = base / med["search_wall_seconds"]
@@ -91,6 +94,7 @@ def main() -> None:
     machine = machine_info()
     out.with_suffix(".json").write_text(json.dumps({"machine": machine, "command": " ".join(sys.argv),
                                                     "tpe_trials": args.tpe_trials, "repeats": args.repeats,
+                                                    "overrides": args.override,
                                                     "rows": rows}, indent=2) + "\n")
     out.with_suffix(".md").write_text(
         f"# Scaling with parallel workers\n\n`python3 benchmarks/scaling.py {' '.join(sys.argv[1:])}` on "
