@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         s["deliver_vs_memmap"] = s["deliver_rows_per_s"] / ref["deliver_rows_per_s"]
         s["train_vs_memmap"] = s["train_rows_per_s"] / ref["train_rows_per_s"]
 
-    head = (f"| method | deliver rows/s | train rows/s | train / memmap | deliver / memmap | first batch (s) |\n"
-            f"| --- | ---: | ---: | ---: | ---: | ---: |")
+    head = ("| method | deliver rows/s | train rows/s | train / memmap | deliver / memmap | first batch (s) |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: |")
     lines = [head] + [f"| {k} | {s['deliver_rows_per_s']:,.0f} | {s['train_rows_per_s']:,.0f} | "
                       f"{s['train_vs_memmap']:.2f} | {s['deliver_vs_memmap']:.2f} | {s['first_batch_s']:.2f} |"
                       for k, s in summary.items()]

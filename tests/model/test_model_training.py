@@ -4,27 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from surrogate_hpo.model import TrainingConfig, build_mlp, load_checkpoint, train
+from surrogate_hpo.model import TrainingConfig, load_checkpoint, train
 from surrogate_hpo.model.training import evaluate_loss
 
 
-@pytest.fixture(scope="module")
-def regression():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1200, 12)).astype(np.float32)
-    w = rng.normal(size=(12, 5)).astype(np.float32) / 3
-    y = np.tanh(x @ w).astype(np.float32)
-    return x[:900], y[:900], x[900:], y[900:]
-
-
-def _net(seed=0):
-    torch.manual_seed(seed)
-    return build_mlp(12, 5, widths=[32, 32], activations="tanh")
-
-
-def test_training_reduces_validation_loss(regression):
+def test_training_reduces_validation_loss(regression, new_net):
     xt, yt, xv, yv = regression
-    net = _net()
+    net = new_net()
     before = evaluate_loss(net, torch.from_numpy(xv), torch.from_numpy(yv))
     res = train(net, xt, yt, xv, yv, TrainingConfig(max_epochs=15, batch_size=32, learning_rate=3e-3))
     assert not res.diverged
@@ -37,30 +23,30 @@ def test_training_reduces_validation_loss(regression):
     assert after == pytest.approx(res.best_val_loss, rel=1e-5)
 
 
-def test_seed_gives_identical_runs(regression):
+def test_seed_gives_identical_runs(regression, new_net):
     xt, yt, xv, yv = regression
     cfg = TrainingConfig(max_epochs=3, batch_size=50, seed=7)
-    r1 = train(_net(), xt, yt, xv, yv, cfg)
-    r2 = train(_net(), xt, yt, xv, yv, cfg)
+    r1 = train(new_net(), xt, yt, xv, yv, cfg)
+    r2 = train(new_net(), xt, yt, xv, yv, cfg)
     assert [h["val_loss"] for h in r1.history] == [h["val_loss"] for h in r2.history]
-    r3 = train(_net(), xt, yt, xv, yv, TrainingConfig(max_epochs=3, batch_size=50, seed=8))
+    r3 = train(new_net(), xt, yt, xv, yv, TrainingConfig(max_epochs=3, batch_size=50, seed=8))
     assert [h["val_loss"] for h in r3.history] != [h["val_loss"] for h in r1.history]
 
 
-def test_divergence_is_reported_not_raised(regression):
+def test_divergence_is_reported_not_raised(regression, new_net):
     xt, yt, xv, yv = regression
-    res = train(_net(), xt, yt, xv, yv, TrainingConfig(optimizer="sgd", learning_rate=1e6, max_epochs=5))
+    res = train(new_net(), xt, yt, xv, yv, TrainingConfig(optimizer="sgd", learning_rate=1e6, max_epochs=5))
     assert res.diverged
     assert res.stopped_reason == "diverged"
     assert res.epochs_run < 5 or not math.isfinite(res.history[-1]["val_loss"])
 
 
-def test_early_stopping_restores_best(regression):
+def test_early_stopping_restores_best(regression, new_net):
     xt, yt, xv, yv = regression
     # validation targets unrelated to training -> val loss stops improving quickly
     rng = np.random.default_rng(1)
     yv_bad = rng.normal(size=yv.shape).astype(np.float32)
-    net = _net()
+    net = new_net()
     res = train(net, xt, yt, xv, yv_bad,
                 TrainingConfig(max_epochs=200, early_stopping_patience=2, lr_decay_patience=None,
                                learning_rate=1e-2))
@@ -70,7 +56,7 @@ def test_early_stopping_restores_best(regression):
         res.best_val_loss, rel=1e-5)
 
 
-def test_callback_can_add_metrics_and_stop(regression):
+def test_callback_can_add_metrics_and_stop(regression, new_net):
     xt, yt, xv, yv = regression
     seen = []
 
@@ -79,26 +65,26 @@ def test_callback_can_add_metrics_and_stop(regression):
         seen.append(epoch)
         return epoch < 1  # stop after the second epoch
 
-    res = train(_net(), xt, yt, xv, yv, TrainingConfig(max_epochs=10), on_epoch_end=hook)
+    res = train(new_net(), xt, yt, xv, yv, TrainingConfig(max_epochs=10), on_epoch_end=hook)
     assert seen == [0, 1]
     assert res.stopped_reason == "callback"
     assert all("band_energy_error" in h for h in res.history)
 
 
-def test_lr_decay(regression):
+def test_lr_decay(regression, new_net):
     xt, yt, xv, yv = regression
     rng = np.random.default_rng(2)
     yv_bad = rng.normal(size=yv.shape).astype(np.float32)
-    res = train(_net(), xt, yt, xv, yv_bad,
+    res = train(new_net(), xt, yt, xv, yv_bad,
                 TrainingConfig(max_epochs=8, early_stopping_patience=None, lr_decay_patience=0,
                                lr_decay_factor=0.5, learning_rate=1e-2))
     lrs = [h["lr"] for h in res.history]
     assert lrs[-1] < lrs[0]
 
 
-def test_checkpoint_during_training(regression, tmp_path):
+def test_checkpoint_during_training(regression, new_net, tmp_path):
     xt, yt, xv, yv = regression
-    net = _net()
+    net = new_net()
     path = tmp_path / "best.pt"
     res = train(net, xt, yt, xv, yv, TrainingConfig(max_epochs=3), checkpoint_path=path,
                 checkpoint_extra={"scalers": {"x": {"mean": np.zeros(3)}}})

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from surrogate_hpo.data import in_memory_batches, iterate_batches
-from surrogate_hpo.model import TrainingConfig, build_mlp, train
+from surrogate_hpo.model import TrainingConfig, train
 
 
-@pytest.fixture(scope="module")
-def regression():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1000, 10)).astype(np.float32)
-    w = rng.normal(size=(10, 4)).astype(np.float32) / 3
-    y = np.tanh(x @ w).astype(np.float32)
-    return x[:800], y[:800], x[800:], y[800:]
-
-
-def _net(seed=0):
-    torch.manual_seed(seed)
-    return build_mlp(10, 4, widths=[32, 32], activations="tanh")
-
-
-def test_train_batches_decreasing_loss(regression):
+def test_train_batches_decreasing_loss(regression, new_net):
     xt, yt, xv, yv = regression
     calls = []
 
@@ -32,7 +17,7 @@ def test_train_batches_decreasing_loss(regression):
         calls.append(epoch)
         return iterate_batches(xt, yt, 32, seed=(5, epoch))
 
-    res = train(_net(), None, None, xv, yv, TrainingConfig(max_epochs=8, learning_rate=3e-3),
+    res = train(new_net(), None, None, xv, yv, TrainingConfig(max_epochs=8, learning_rate=3e-3),
                 train_batches=batches)
     assert calls == list(range(8))
     losses = [h["train_loss"] for h in res.history]
@@ -41,10 +26,10 @@ def test_train_batches_decreasing_loss(regression):
     assert not res.diverged and res.epochs_run == 8
 
 
-def test_same_batches_same_result_as_arrays(regression):
+def test_same_batches_same_result_as_arrays(regression, new_net):
     xt, yt, xv, yv = regression
     cfg = TrainingConfig(max_epochs=4, batch_size=50, seed=11)
-    ref = train(_net(), xt, yt, xv, yv, cfg)
+    ref = train(new_net(), xt, yt, xv, yv, cfg)
 
     # the batches train() draws itself: one randperm per epoch from a generator seeded with cfg.seed
     gen = torch.Generator().manual_seed(11)
@@ -56,28 +41,28 @@ def test_same_batches_same_result_as_arrays(regression):
             idx = perm[s:s + 50]
             yield xt_t[idx], yt_t[idx]
 
-    got = train(_net(), None, None, xv, yv, cfg, train_batches=same)
+    got = train(new_net(), None, None, xv, yv, cfg, train_batches=same)
     assert [h["train_loss"] for h in got.history] == [h["train_loss"] for h in ref.history]
     assert [h["val_loss"] for h in got.history] == [h["val_loss"] for h in ref.history]
 
 
-def test_in_memory_factory_and_numpy_batches(regression):
+def test_in_memory_factory_and_numpy_batches(regression, new_net):
     xt, yt, xv, yv = regression
     factory = in_memory_batches((xt, yt), batch_size=40, seed=0, x_scaler=None, y_scaler=None)
-    res = train(_net(), None, None, xv, yv, TrainingConfig(max_epochs=3), train_batches=factory)
+    res = train(new_net(), None, None, xv, yv, TrainingConfig(max_epochs=3), train_batches=factory)
     assert res.epochs_run == 3 and not res.diverged
 
     def numpy_batches(epoch):  # numpy arrays are accepted too
-        for s in range(0, 800, 100):
+        for s in range(0, len(xt), 100):
             yield xt[s:s + 100], yt[s:s + 100]
 
-    res = train(_net(), None, None, xv, yv, TrainingConfig(max_epochs=2), train_batches=numpy_batches)
+    res = train(new_net(), None, None, xv, yv, TrainingConfig(max_epochs=2), train_batches=numpy_batches)
     assert res.epochs_run == 2
 
 
-def test_errors(regression):
+def test_errors(regression, new_net):
     xt, yt, xv, yv = regression
     with pytest.raises(ValueError, match="train_batches"):
-        train(_net(), None, None, xv, yv, TrainingConfig(max_epochs=1))
+        train(new_net(), None, None, xv, yv, TrainingConfig(max_epochs=1))
     with pytest.raises(ValueError, match="no rows"):
-        train(_net(), None, None, xv, yv, TrainingConfig(max_epochs=1), train_batches=lambda e: iter(()))
+        train(new_net(), None, None, xv, yv, TrainingConfig(max_epochs=1), train_batches=lambda e: iter(()))
