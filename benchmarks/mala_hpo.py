@@ -15,17 +15,22 @@ points (our rule: one ``numpy.random.default_rng(0)`` over the training snapshot
 order, sorted indices, as ``data.max_train_points_per_snapshot`` picks them) stored as an
 ``(N, 1, 1, 3 + F)`` / ``(N, 1, 1, nE)`` array with its sidecar's ``grid_dimensions``
 changed to ``[N, 1, 1]``; validation and test snapshots are linked unchanged (full grids:
-energies need them). ``--max-points 0`` uses the folder as it is. Scalers on both sides:
+energies need them). ``--max-points 0`` uses the folder as it is (needed for folders whose
+metadata is only in ``<name>.pw.out`` files: only ``.info.json`` sidecars are rewritten). Scalers on both sides:
 descriptors feature-wise standard, LDOS min-max over all values (MALA's
 ``feature-wise-standard`` / ``minmax``, the same names), fitted on the training rows. The
 script checks that MALA's scaled training rows equal ours (``data_check`` in the json).
 
-MALA side (in this process; ``mala.HyperOpt`` with ``hyper_opt_method`` = the MALA name):
+MALA side (``mala.HyperOpt`` with ``hyper_opt_method`` = the MALA name, each study in its
+own spawned process, stopped after ``--mala-timeout`` s and recorded as timed out):
 hyperparameters ``ff_neurons_layer_XX`` and ``layer_activation_XX`` (categorical) for every
-layer; ``perform_study()`` timed with ``time.perf_counter``; then ``set_optimal_parameters()``
-and the chosen network read back from ``params.network.layer_sizes`` /
-``layer_activations`` (MALA's OAT sorts and reverses its hyperparameter list, so names are
-not positions).
+layer; ``perform_study()`` timed with ``time.perf_counter`` inside that process; then
+``set_optimal_parameters()`` and the chosen network read back from
+``params.network.layer_sizes`` / ``layer_activations`` (MALA's OAT sorts and reverses its
+hyperparameter list, so names are not positions). MALA 1.4.0's ``Trainer`` passes
+``verbose=True`` to ``torch.optim.lr_scheduler.ReduceLROnPlateau``, which the installed
+torch rejects; :func:`torch_compat_shims` drops that keyword in MALA's process (recorded
+as ``compat_shims``), otherwise every MALA training with that schedule fails.
 
 * ``naswot``: MALA's defaults, except mini-batch 64 (the paper's B; MALA's NASWOT batch is
   ``params.running.mini_batch_size``), ``number_training_per_trial`` = 5 initialisations (as
@@ -40,7 +45,11 @@ not positions).
 * ``oat``: MALA's orthogonal array (``oapackage``) over the 2L factors, each row trained
   once, range analysis picks the combination (not trained in the search, as ours with
   ``method.confirm=false``). Strength-2 arrays over 3- and 4-level factors need a multiple of
-  lcm(16, 12, 9) = 144 rows: the full factorial for L = 2, on both sides.
+  lcm(16, 12, 9) = 144 rows: the full factorial for L = 2, on both sides. MALA asks
+  oapackage to *enumerate* such arrays (``extend_arraylist`` column by column); for
+  levels [4, 4, 3, 3] at 144 runs that did not finish its third column in 15 minutes in a
+  standalone try, so with the default ``--mala-timeout`` MALA's OAT is recorded as timed
+  out while "Generating Suitable Orthogonal Array." (ours builds the array in code).
 * ``optuna``: MALA's TPE (``optuna.samplers.TPESampler(seed=manual_seed=0,
   multivariate=True)``, Optuna's default 10 start-up trials), ``--n-trials`` trials, one
   training each.
@@ -73,9 +82,12 @@ seeds -- the same procedure as our studies' final evaluation (same seeds), so eq
 architectures give equal numbers.
 
 Reported per pair: wall time of MALA's ``perform_study()`` and of our search (the study's
-``search_wall_seconds``) and their ratio MALA/ours, plus the end-to-end times (MALA's data
-loading + study; our whole CLI subprocess minus its final evaluation: Python, Hydra, data,
-Ray start-up and search); both chosen networks; MALA's own best value; both final MAEs;
+``search_wall_seconds``, Ray Tune start-up of the trials included) and their ratio
+MALA/ours, plus the end-to-end times (MALA's data loading + study; our whole CLI
+subprocess minus its final evaluation: Python, Hydra, data, Ray start-up and search); both
+chosen networks; each side's own best value (MALA: its trial loss; ours: best objective,
+or for NASWOT the best mean - std score, k=1e-5 -- not comparable to MALA's k=1e-4 loss);
+both final MAEs;
 MALA's warnings/errors (a failing method is recorded and the others go on). Writes
 ``<out>.json`` (machine, command line, versions, every number), ``<out>.md`` (tables,
 machine, rerun command) and ``<out>.png`` (wall time per pair; final MAE with error bars).
@@ -83,9 +95,9 @@ MALA's console output goes to ``<work-dir>/mala/<method>.log``, our studies to
 ``<work-dir>/ours/``.
 
 Run: ``python3 benchmarks/mala_hpo.py`` (defaults: bundled sample, 12 trials, 10 epochs,
-4000 points per training snapshot, 5 final seeds; about 20-25 minutes on 2 busy cores);
-``--n-trials 4 --epochs 2 --final-seeds 2 --out /tmp/mala_hpo_try`` for a try (the two OATs
-still train 144 networks each, 2 epochs).
+4000 points per training snapshot, 5 final seeds, MALA studies limited to 300 s each);
+``--n-trials 4 --epochs 2 --final-seeds 2 --out /tmp/mala_hpo_try/mala_hpo`` for a try (our
+OAT still trains 144 networks, 2 epochs: about 15 minutes on 2 busy cores).
 """
 
 from __future__ import annotations
@@ -377,60 +389,141 @@ def data_check(dh, ours) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def run_mala(method: str, folder: Path, split: dict[str, list[str]], policy: dict[str, Any],
-             args: argparse.Namespace, work: Path, ours_data=None) -> dict[str, Any]:
-    """One MALA study (console output to ``work/<method>.log``); never raises."""
+def torch_compat_shims() -> list[str]:
+    """Make MALA 1.4.0 run on the installed torch; returns what was patched (this process only).
+
+    MALA's ``Trainer`` builds ``torch.optim.lr_scheduler.ReduceLROnPlateau(..., verbose=True)``;
+    torch 2.7+ no longer accepts ``verbose`` (TypeError), so every MALA training with the
+    ``ReduceLROnPlateau`` schedule fails. The shim drops that keyword; nothing else changes.
+    """
+    import inspect
+
     import torch
 
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / f"{method}.log"
+    rlrop = torch.optim.lr_scheduler.ReduceLROnPlateau
+    if "verbose" in inspect.signature(rlrop.__init__).parameters:
+        return []
+
+    class ReduceLROnPlateauNoVerbose(rlrop):
+        def __init__(self, *a: Any, verbose: Any = None, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+
+    torch.optim.lr_scheduler.ReduceLROnPlateau = ReduceLROnPlateauNoVerbose
+    return [f"torch {torch.__version__}: ReduceLROnPlateau has no 'verbose' argument, which MALA's Trainer passes; "
+            "MALA ran with a subclass that drops it (in MALA's process only)"]
+
+
+def mala_study(method: str, folder: Path, split: dict[str, list[str]], policy: dict[str, Any],
+               args: argparse.Namespace, log: Path, data_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One MALA study in this process, console output appended to ``log``; never raises.
+
+    ``data_cfg``: also compare MALA's scaled rows with ours (:func:`data_check`).
+    """
+    import torch
+
     rec: dict[str, Any] = {"mala_method": method, "log": str(log)}
-    caught: list[warnings.WarningMessage] = []
     cwd = os.getcwd()
     torch.set_num_threads(args.mala_threads)
     rec["torch_threads"] = torch.get_num_threads()
-    print(f"[mala] {method}: running (log {log})", flush=True)
-    t_all = time.perf_counter()
-    with open(log, "w") as fh, contextlib.redirect_stdout(fh), warnings.catch_warnings(record=True) as caught:
+    rec["compat_shims"] = torch_compat_shims()
+    stage = "start"
+    with open(log, "a", buffering=1) as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh), \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            os.chdir(work)  # anything MALA writes lands here
+            os.chdir(log.parent)  # anything MALA writes lands here
             if method == "oat":
-                import oapackage  # noqa: F401  (MALA's OAT needs it; its import error is swallowed by MALA)
+                stage = "import oapackage"
+                import oapackage  # noqa: F401  (MALA's OAT needs it; MALA swallows the import error)
             import mala
 
             params = mala_parameters(method, policy, args)
+            stage = "DataHandler.prepare_data"
             t0 = time.perf_counter()
             dh = mala_data_handler(params, folder, split)
             rec["data_seconds"] = time.perf_counter() - t0
-            if ours_data is not None:
-                rec["data_check"] = data_check(dh, ours_data)
+            if data_cfg is not None:
+                from surrogate_hpo.study.prepared_data import prepare_data
+
+                rec["data_check"] = data_check(dh, prepare_data(data_cfg, seed=0))
             hopt = mala.HyperOpt(params, dh)
             add_search_space(hopt, args.layers, args.widths)
             if method == "naswot":
-                torch.manual_seed(0)
+                torch.manual_seed(0)  # once: the inits differ, the run repeats
+            stage = "perform_study"
+            print(f"[mala_hpo] {method}: perform_study() starts", flush=True)
             t0 = time.perf_counter()
             best = hopt.perform_study()
             rec["wall_seconds"] = time.perf_counter() - t0
+            print(f"[mala_hpo] {method}: perform_study() done in {rec['wall_seconds']:.1f} s", flush=True)
+            stage = "set_optimal_parameters"
             hopt.set_optimal_parameters()
             rec["architecture"] = architecture_from_params(params)
             rec.update(mala_details(method, hopt, best))
         except Exception as exc:
-            rec["error"] = f"{type(exc).__name__}: {exc}"
+            rec["error"] = f"{type(exc).__name__} in {stage}: {exc}"
             rec["traceback"] = traceback.format_exc()[-3000:]
         finally:
             os.chdir(cwd)
-    rec["total_seconds"] = time.perf_counter() - t_all
-    msgs = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    rec["warnings"] = msgs[:30]
+    rec["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:30]
     rec["n_warnings"] = len(caught)
+    return rec
+
+
+def _mala_child(conn, kwargs: dict[str, Any]) -> None:
+    """Child-process entry: run :func:`mala_study`, send its record back."""
+    try:
+        rec = mala_study(**kwargs)
+    except BaseException as exc:  # noqa: BLE001  (the parent must get an answer)
+        rec = {"mala_method": kwargs.get("method"), "error": f"{type(exc).__name__}: {exc}"}
+    conn.send(rec)
+    conn.close()
+
+
+def run_mala(method: str, folder: Path, split: dict[str, list[str]], policy: dict[str, Any],
+             args: argparse.Namespace, work: Path, data_cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One MALA study in a fresh (spawned) process, stopped after ``args.mala_timeout`` s; never raises.
+
+    A child process keeps a hanging MALA step (e.g. oapackage building a large array) from
+    stopping the benchmark; the timings are taken inside the child.
+    """
+    import multiprocessing as mp
+
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / f"{method}.log"
+    log.write_text("")
+    print(f"[mala] {method}: running (log {log}, limit {args.mala_timeout:.0f} s)", flush=True)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    kwargs = dict(method=method, folder=folder, split=split, policy=policy, args=args, log=log, data_cfg=data_cfg)
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=_mala_child, args=(child, kwargs), daemon=True)
+    proc.start()
+    child.close()
+    rec: dict[str, Any] | None = None
+    if parent.poll(args.mala_timeout):
+        try:
+            rec = parent.recv()
+        except EOFError:
+            rec = None
+    elapsed = time.perf_counter() - t0
+    if proc.is_alive() and rec is None:
+        proc.kill()
+    proc.join(timeout=30)
     text = log.read_text(errors="replace")
+    if rec is None:
+        last = (text.strip().splitlines() or ["(empty log)"])[-1][:120]
+        rec = {"mala_method": method, "log": str(log),
+               "error": (f"timed out after {elapsed:.0f} s (--mala-timeout {args.mala_timeout:.0f}); last log line: "
+                         f"{last!r}" if elapsed >= args.mala_timeout else
+                         f"child process ended without a result (exit code {proc.exitcode}); last log line: {last!r}")}
+    rec["process_seconds"] = elapsed
     rec["nan_samples_in_log"] = text.count("Got a NaN")
     if "error" in rec:
-        rec["log_tail"] = text.splitlines()[-20:]
-        print(f"[mala] {method} FAILED: {rec['error']}", flush=True)
+        rec["log_tail"] = text.splitlines()[-15:]
+        print(f"[mala] {method} FAILED: {rec['error']}; log ends: {rec['log_tail'][-3:]}", flush=True)
     else:
-        print(f"[mala] {method}: {rec['wall_seconds']:.1f} s, chose {describe(rec['architecture'])}, "
+        print(f"[mala] {method}: perform_study {rec['wall_seconds']:.1f} s, chose {describe(rec['architecture'])}, "
               f"best value {rec.get('best_value')}", flush=True)
     return rec
 
@@ -514,6 +607,8 @@ def pair_rows(mala_runs: dict[str, dict], ours_runs: dict[str, dict], finals: di
             if "band_mae_mean" in orr else None,
             "mala_architecture": mr.get("architecture"), "our_architecture": orr.get("architecture_dict"),
             "mala_best_value": mr.get("best_value"),
+            "our_best_value": (orr.get("method_details") or {}).get(
+                "best_objective", (orr.get("method_details") or {}).get("best_score")),
             "mala_final_band_energy_mae": fin.get("band_energy_mae"),
             "mala_final_total_free_energy_mae": fin.get("total_free_energy_mae"),
             "our_final_band_energy_mae": {"mean": orr["band_mae_mean"], "std": orr["band_mae_std"], "n": orr["band_mae_n"]}
@@ -540,18 +635,19 @@ def tables(rows: list[dict], extra: dict[str, dict]) -> list[str]:
                    f"{_f(r['wall_ratio_mala_over_ours'], '.2f')} | {_f(r['mala_end_to_end_seconds'])} | "
                    f"{_f(r['our_end_to_end_seconds'])} | {_f(r['end_to_end_ratio_mala_over_ours'], '.2f')} | "
                    f"{_f(r['our_subprocess_wall_seconds'])} |")
-    out += ["", "| MALA / ours | MALA's choice | our choice | same | MALA's best value | "
+    out += ["", "| MALA / ours | MALA's choice | our choice | same | MALA's best value | our best value | "
             "test band-energy MAE, MALA's choice | ours | test total-free-energy MAE, MALA's choice | ours |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mala_choice = describe(r["mala_architecture"]) if not r["mala_error"] else f"FAILED: {r['mala_error'][:80]}"
         our_choice = describe(r["our_architecture"]) if not r["our_error"] else "FAILED"
         out.append(f"| {r['pair']} | {mala_choice} | {our_choice} | {r['same_architecture']} | "
-                   f"{_f(r['mala_best_value'], '.4g')} | {_pm(r['mala_final_band_energy_mae'])} | "
+                   f"{_f(r['mala_best_value'], '.4g')} | {_f(r['our_best_value'], '.4g')} | "
+                   f"{_pm(r['mala_final_band_energy_mae'])} | "
                    f"{_pm(r['our_final_band_energy_mae'])} | {_pm(r['mala_final_total_free_energy_mae'])} | "
                    f"{_pm(r['our_final_total_free_energy_mae'])} |")
     for name, fin in extra.items():
-        out.append(f"| {name} | {describe(fin['architecture'])} | | | {_f(fin.get('mala_loss'), '.4g')} | "
+        out.append(f"| {name} | {describe(fin['architecture'])} | | | {_f(fin.get('mala_loss'), '.4g')} | | "
                    f"{_pm(fin['band_energy_mae'])} | | {_pm(fin['total_free_energy_mae'])} | |")
     return out
 
@@ -576,11 +672,17 @@ def plot(rows: list[dict], png: Path, title: str) -> None:
         if r["wall_ratio_mala_over_ours"]:
             ax.annotate(f"x{r['wall_ratio_mala_over_ours']:.1f}", (i, max(t_m[i], t_o[i])), ha="center",
                         textcoords="offset points", xytext=(0, 3), fontsize=9)
+    for i, r in enumerate(rows):
+        for failed, dx, who in ((r["mala_error"], -w / 2, "MALA"), (r["our_error"], w / 2, "ours")):
+            if failed:
+                ax.text(i + dx, 0.03, f"{who}: " + ("timed out" if "timed out" in failed else "failed"),
+                        rotation=90, ha="center", va="bottom", fontsize=8, color="C3",
+                        transform=ax.get_xaxis_transform())
     ax.set_yscale("log")
     ax.set_ylabel("wall time / s")
     ax.set_xticks(x, labels)
     ax.legend(fontsize=8)
-    ax.set_title("search wall time")
+    ax.set_title("search wall time (log scale)", fontsize=10)
     for ax, key, name in ((axes[1], "band_energy_mae", "band energy"),
                           (axes[2], "total_free_energy_mae", "total free energy")):
         for side, dx, color, lab in (("mala", -w / 2, "C1", "MALA's choice"), ("our", w / 2, "C0", "our choice")):
@@ -588,9 +690,13 @@ def plot(rows: list[dict], png: Path, title: str) -> None:
             mean = [v.get("mean") or 0 for v in vals]
             std = [v.get("std") or 0 for v in vals]
             ax.bar(x + dx, mean, w, yerr=std, capsize=3, color=color, label=lab)
+            for i, v in enumerate(vals):
+                if v.get("mean") is None:
+                    ax.text(i + dx, 0.03, "no network", rotation=90, ha="center", va="bottom", fontsize=8,
+                            color="C3", transform=ax.get_xaxis_transform())
         ax.set_xticks(x, labels)
         ax.set_ylabel(f"test {name} MAE / meV/atom")
-        ax.set_title(f"{name}: our trainer, mean ± std over seeds")
+        ax.set_title(f"test {name} MAE (our trainer, mean ± std)", fontsize=10)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -630,6 +736,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mala-naswot-ensemble", default="mean_std", choices=["mean_std", "mean"],
                     help="MALA trial_ensemble_evaluation over the 5 NASWOT inits (mean_std = ours' mean - std)")
     ap.add_argument("--mala-threads", type=int, default=os.cpu_count() or 1, help="torch threads for MALA")
+    ap.add_argument("--mala-timeout", type=float, default=300.0,
+                    help="seconds one MALA study (its own process) may take before it is stopped and recorded")
     ap.add_argument("--work-dir", default=None, help="data copy, MALA logs, our studies (default: new temp dir)")
     ap.add_argument("--out", default=str(RESULTS / "mala_hpo"), help="results path without suffix")
     return ap.parse_args(argv)
@@ -666,7 +774,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     mala_runs: dict[str, dict] = {}
     ours_runs: dict[str, dict] = {}
     for i, m in enumerate(args.methods):  # pairs interleaved: both sides see similar machine load
-        mala_runs[m] = run_mala(m, folder, split, policy, args, work / "mala", ours_data=data if i == 0 else None)
+        mala_runs[m] = run_mala(m, folder, split, policy, args, work / "mala", data_cfg=cfg["data"] if i == 0 else None)
         o = PAIRS[m]
         ours_runs[o] = run_ours(o, base + method_overrides(o, args), work / "ours")
         ours_runs[o]["overrides"] = base + method_overrides(o, args)
@@ -738,6 +846,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           "* MALA optuna: TPESampler(seed 0, multivariate, 10 start-up trials); ours tpe: seed 0, univariate, 5",
           "* OAT: 144 rows on both sides (strength 2 over 3- and 4-level factors needs a multiple of 144); "
           "combined best levels taken untrained",
+          f"* MALA studies: each in its own process, limit `--mala-timeout {args.mala_timeout:.0f}` s; torch threads "
+          f"{args.mala_threads}; compatibility shims: "
+          f"{sorted({x for r in mala_runs.values() for x in r.get('compat_shims', [])}) or 'none'}",
           f"* versions: `{json.dumps(result['versions'])}`", ""]
     errs = [(m, r) for m, r in mala_runs.items() if "error" in r] + [(o, r) for o, r in ours_runs.items() if "error" in r]
     if errs:
