@@ -200,6 +200,7 @@ class RayDataBatches:
         if self.shuffle and block_seed is None:  # unseeded shuffle: fresh entropy per epoch
             block_seed = int(np.random.SeedSequence().generate_state(1)[0])
         kwargs = {"xs": self._xs, "ys": self._ys, "seed": block_seed}
+        pool = ray.data.TaskPoolStrategy(size=self.concurrency)  # at most this many tasks at once
         if self.reader == "parquet":
             from ray.data import FileShuffleConfig
 
@@ -213,11 +214,11 @@ class RayDataBatches:
                                        concurrency=self.concurrency, override_num_blocks=len(files),
                                        ray_remote_args=remote)
             ds = ds.map_batches(_scale_block, batch_format="numpy", batch_size=None, zero_copy_batch=True,
-                                fn_kwargs=kwargs, concurrency=self.concurrency, **remote)
+                                fn_kwargs=kwargs, compute=pool, **remote)
         else:
             ds = ray.data.from_items(files, override_num_blocks=len(files))
             ds = ds.map_batches(_read_shards, batch_format="numpy", batch_size=1, zero_copy_batch=True,
-                                fn_kwargs=kwargs, concurrency=self.concurrency, **remote)
+                                fn_kwargs=kwargs, compute=pool, **remote)
         ds.context.execution_options.preserve_order = self.preserve_order
         return ds
 
