@@ -185,7 +185,9 @@ def plot(rows: list[dict], png: Path, title: str) -> None:
         ax.set_xlabel(label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("test band-energy MAE / meV/atom\n(mean ± std over final seeds)")
-    fig.suptitle(title)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(title, 130)), fontsize=9)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)

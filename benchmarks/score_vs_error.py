@@ -22,6 +22,12 @@ study's final evaluation (trained with the fixed policy, not TPE's). TPE trials 
 training policy too (learning rate, batch size, ...); ``--same-policy`` restricts tau to
 the trials whose policy equals the most common one when there are enough of them.
 
+With ``--train-sample N`` (needs ``--naswot-study``) the question is also asked without
+TPE's varying policies: N networks spread evenly over the NASWOT study's score ranking
+(best and worst included) are trained with the NASWOT study's fixed training policy,
+``--sample-seeds`` seeds each, in ``--workers`` processes, and Kendall's tau is computed
+between their score and their mean validation band-energy MAE (second panel).
+
 Writes ``<out>.json`` (machine, command, every trial) and ``<out>.png`` (error against
 score, log y, TPE's best and NASWOT's choice marked).
 
@@ -125,6 +131,57 @@ def naswot_choice(naswot_dir: Path | None) -> dict[str, Any] | None:
             "n_seeds": int(len(val)), "policy": "fixed (conf/training), final evaluation"}
 
 
+_WORKER_DATA: Any = None
+
+
+def _init_worker(data_cfg: dict[str, Any], seed: int, threads: int) -> None:
+    import torch
+
+    from surrogate_hpo.study.prepared_data import prepare_data
+
+    global _WORKER_DATA
+    torch.set_num_threads(threads)
+    _WORKER_DATA = prepare_data(data_cfg, seed=seed)
+
+
+def _train_one(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, Any]:
+    from surrogate_hpo.search.training_trial import train_network
+
+    arch, policy, seed = job
+    fit = train_network(arch, policy, _WORKER_DATA, seed=seed, threads=1)
+    return {"val_mae": float(fit.val_band_energy_mae), "epochs": int(fit.result.epochs_run),
+            "seconds": float(fit.seconds), "diverged": bool(fit.result.diverged)}
+
+
+def train_sample(nas_dir: Path, n: int, seeds: int, workers: int) -> pd.DataFrame:
+    """N grid networks evenly spread over the NASWOT ranking, trained with the study's fixed policy."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cfg = study_config(nas_dir)
+    grid = grid_scores(nas_dir).sort_values("score", ascending=False).reset_index(drop=True)
+    picks = grid.iloc[np.unique(np.linspace(0, len(grid) - 1, n).round().astype(int))].copy()
+
+    table = pd.read_csv(nas_dir / "naswot_trials.csv").set_index("candidate_id")
+    jobs = []
+    for cid in picks["candidate_id"]:
+        row = table.loc[cid]
+        arch = {"widths": json.loads(row["widths"]), "activations": json.loads(row["activations"].replace("'", '"'))}
+        jobs += [(arch, dict(cfg["training"]), s) for s in range(seeds)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(cfg["data"], int(cfg.get("seed", 0)), 1)) as pool:
+        runs = list(pool.map(_train_one, jobs))
+    wall = time.perf_counter() - t0
+    per = [runs[i * seeds:(i + 1) * seeds] for i in range(len(picks))]
+    picks[METRIC] = [float(np.mean([r["val_mae"] for r in rs])) for rs in per]
+    picks["val_mae_std"] = [float(np.std([r["val_mae"] for r in rs])) for rs in per]
+    picks["epochs"] = [[r["epochs"] for r in rs] for rs in per]
+    picks["train_seconds"] = [sum(r["seconds"] for r in rs) for rs in per]
+    picks.attrs["wall_seconds"] = wall
+    picks.attrs["policy"] = dict(cfg["training"])
+    return picks
+
+
 def correlations(score: np.ndarray, err: np.ndarray) -> dict[str, Any]:
     from scipy.stats import kendalltau, spearmanr
 
@@ -141,13 +198,32 @@ def correlations(score: np.ndarray, err: np.ndarray) -> dict[str, Any]:
             "spearman_p": float(p_rho), "reading": reading}
 
 
-def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title: str) -> None:
+def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title: str,
+         sample: pd.DataFrame | None = None, sample_corr: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.6, 4.6))
+    if sample is None:
+        fig, ax = plt.subplots(figsize=(6.6, 4.6))
+    else:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8))
+        bx.errorbar(sample["score"], sample[METRIC], yerr=sample["val_mae_std"], fmt="o", ms=4, capsize=2,
+                    color="tab:blue", label="grid networks, fixed policy")
+        top = sample.iloc[0]
+        bx.scatter([top["score"]], [top[METRIC]], marker="*", s=200, color="black", zorder=3,
+                   label=f"NASWOT's choice: {top['architecture']}")
+        bx.set_yscale("log")
+        bx.set_xscale("symlog", linthresh=max(1.0, float(sample["score"].abs().min())))
+        bx.set_xlabel("NASWOT mean score (symlog; higher = better by the paper)")
+        bx.set_ylabel("validation band-energy MAE / meV/atom (mean over seeds)")
+        if sample_corr and "kendall_tau" in sample_corr:
+            bx.set_title(f"{len(sample)} networks across the NASWOT ranking, one fixed policy\n"
+                         f"Kendall τ = {sample_corr['kendall_tau']:+.2f} (p = {sample_corr['kendall_p']:.2g})",
+                         fontsize=10)
+        bx.grid(True, which="both", alpha=0.3)
+        bx.legend(fontsize=7, loc="best")
     sc = ax.scatter(trials["naswot_score"], trials[METRIC], c=trials["trial_number"], cmap="viridis", s=28,
                     label="TPE trials (colour: trial number)")
     fig.colorbar(sc, ax=ax, label="TPE trial number")
@@ -158,7 +234,9 @@ def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title
         ax.errorbar([choice["score"]], [choice["val_mae_mean"]], yerr=[choice["val_mae_std"]], fmt="*", ms=14,
                     color="black", capsize=3, label=f"NASWOT's choice (fixed policy): {choice['architecture']}")
     ax.set_yscale("log")
-    ax.set_xlabel("NASWOT mean score (higher = better by the paper)")
+    # scores span orders of magnitude (sigmoid networks: -1e6; relu: -1e3): symmetric log
+    ax.set_xscale("symlog", linthresh=max(1.0, float(trials["naswot_score"].abs().min())))
+    ax.set_xlabel("NASWOT mean score (symlog; higher = better by the paper)")
     ax.set_ylabel("validation band-energy MAE / meV/atom")
     if "kendall_tau" in corr:
         ax.set_title(f"{title}\nKendall τ = {corr['kendall_tau']:+.2f} (p = {corr['kendall_p']:.2g}), n = {corr['n']}",
@@ -178,6 +256,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--k", type=float, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--title", default="NASWOT score vs trained error (TPE trials)")
+    ap.add_argument("--train-sample", type=int, default=0, help="also train N grid networks with the fixed policy")
+    ap.add_argument("--sample-seeds", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="processes for --train-sample (1 torch thread each)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "score_vs_error"))
     args = ap.parse_args(argv)
     tpe_dir = Path(args.tpe_study)
@@ -230,10 +311,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           *(["score_percentile_in_grid"] if "score_percentile_in_grid" in trials else []),
                           *policy_cols]].to_dict("records"),
     }
+    sample = sample_corr = None
+    if args.train_sample:
+        if nas_dir is None:
+            raise SystemExit("--train-sample needs --naswot-study")
+        sample = train_sample(nas_dir, args.train_sample, args.sample_seeds, args.workers)
+        sample_corr = correlations(sample["score"].to_numpy(), sample[METRIC].to_numpy())
+        out["fixed_policy_sample"] = {
+            "correlation": sample_corr, "seeds": args.sample_seeds, "policy": sample.attrs["policy"],
+            "wall_seconds": sample.attrs["wall_seconds"], "workers": args.workers,
+            "networks": sample.drop(columns=[]).to_dict("records"),
+        }
     outp = Path(args.out)
     outp.parent.mkdir(parents=True, exist_ok=True)
     outp.with_suffix(".json").write_text(json.dumps(out, indent=1, default=str) + "\n")
-    plot(trials, choice, corr, outp.with_suffix(".png"), args.title)
+    plot(trials, choice, corr, outp.with_suffix(".png"), args.title, sample, sample_corr)
     print(f"{n} TPE trials scored in {settings['score_seconds']:.2f} s (T={settings['n_inits']}, B={settings['batch_size']}, "
           f"k={settings['k']:g})")
     if "kendall_tau" in corr:
@@ -250,6 +342,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{choice['val_mae_mean']:.1f} ± {choice['val_mae_std']:.1f} meV/atom (fixed policy)")
     if check:
         print(f"score check against the NASWOT study: max |diff| {check['max_abs_score_difference_vs_naswot_study']:.2e}")
+    if sample_corr and "kendall_tau" in sample_corr:
+        print(f"fixed-policy sample ({len(sample)} networks x {args.sample_seeds} seeds, "
+              f"{sample.attrs['wall_seconds']:.0f} s): Kendall tau {sample_corr['kendall_tau']:+.3f} "
+              f"(p {sample_corr['kendall_p']:.3g}): {sample_corr['reading']}")
     print(f"wrote {outp.with_suffix('.json')} and .png")
     return out
 
