@@ -99,7 +99,7 @@ def main() -> None:
     out.with_suffix(".md").write_text(
         f"# Scaling with parallel workers\n\n`python3 benchmarks/scaling.py {' '.join(sys.argv[1:])}` on "
         f"{machine.get('node')} ({machine.get('cpu_count')} CPUs), {machine.get('date_utc')}; medians of "
-        f"{args.repeats} runs.\n\n{text}\n\n![](scaling.png)\n")
+        f"{args.repeats} runs.\n\n{text}\n\n![]({out.with_suffix('.png').name})\n")
     import matplotlib
 
     matplotlib.use("Agg")
