@@ -149,7 +149,8 @@ def _train_one(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, Any
 
     arch, policy, seed = job
     fit = train_network(arch, policy, _WORKER_DATA, seed=seed, threads=1)
-    return {"val_mae": float(fit.val_band_energy_mae), "epochs": int(fit.result.epochs_run),
+    return {"val_mae": float(fit.val_band_energy_mae), "val_loss": float(fit.result.best_val_loss),
+            "epochs": int(fit.result.epochs_run),
             "seconds": float(fit.seconds), "diverged": bool(fit.result.diverged)}
 
 
@@ -175,6 +176,7 @@ def train_sample(nas_dir: Path, n: int, seeds: int, workers: int) -> pd.DataFram
     per = [runs[i * seeds:(i + 1) * seeds] for i in range(len(picks))]
     picks[METRIC] = [float(np.mean([r["val_mae"] for r in rs])) for rs in per]
     picks["val_mae_std"] = [float(np.std([r["val_mae"] for r in rs])) for rs in per]
+    picks["val_loss"] = [float(np.mean([r["val_loss"] for r in rs])) for rs in per]
     picks["epochs"] = [[r["epochs"] for r in rs] for rs in per]
     picks["train_seconds"] = [sum(r["seconds"] for r in rs) for rs in per]
     picks.attrs["wall_seconds"] = wall
@@ -317,8 +319,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             raise SystemExit("--train-sample needs --naswot-study")
         sample = train_sample(nas_dir, args.train_sample, args.sample_seeds, args.workers)
         sample_corr = correlations(sample["score"].to_numpy(), sample[METRIC].to_numpy())
+        loss_corr = correlations(sample["score"].to_numpy(), sample["val_loss"].to_numpy())
         out["fixed_policy_sample"] = {
-            "correlation": sample_corr, "seeds": args.sample_seeds, "policy": sample.attrs["policy"],
+            "correlation": sample_corr, "correlation_with_val_loss": loss_corr,
+            "seeds": args.sample_seeds, "policy": sample.attrs["policy"],
             "wall_seconds": sample.attrs["wall_seconds"], "workers": args.workers,
             "networks": sample.drop(columns=[]).to_dict("records"),
         }
@@ -346,6 +350,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"fixed-policy sample ({len(sample)} networks x {args.sample_seeds} seeds, "
               f"{sample.attrs['wall_seconds']:.0f} s): Kendall tau {sample_corr['kendall_tau']:+.3f} "
               f"(p {sample_corr['kendall_p']:.3g}): {sample_corr['reading']}")
+        lc = out["fixed_policy_sample"]["correlation_with_val_loss"]
+        print(f"  against the validation loss (scaled LDOS MSE): Kendall tau {lc['kendall_tau']:+.3f} "
+              f"(p {lc['kendall_p']:.3g}): {lc['reading']}")
     print(f"wrote {outp.with_suffix('.json')} and .png")
     return out
 
