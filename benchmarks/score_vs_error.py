@@ -200,6 +200,27 @@ def correlations(score: np.ndarray, err: np.ndarray) -> dict[str, Any]:
             "spearman_p": float(p_rho), "reading": reading}
 
 
+def _x(values: pd.Series, reference: pd.Series | None = None) -> np.ndarray:
+    """Plot coordinates of scores: -score when every score of ``reference`` (default: ``values``) is negative."""
+    ref = values if reference is None else reference
+    return -values.to_numpy() if (ref < 0).all() else values.to_numpy()
+
+
+def score_axis(ax: Any, scores: pd.Series) -> None:
+    """Scores span orders of magnitude (sigmoid networks ~ -1e6, ReLU ones ~ -1e3): a log axis of
+    -score, reversed so that higher scores stay on the right; symlog if any score is >= 0."""
+    if (scores < 0).all():
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.invert_xaxis()
+        ax.set_xlabel("NASWOT mean score, as -score on a log axis (right = higher = better by the paper)")
+    else:
+        ax.set_xscale("symlog", linthresh=max(1.0, float(scores.abs().min())))
+        ax.set_xlabel("NASWOT mean score (symlog; higher = better by the paper)")
+
+
 def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title: str,
          sample: pd.DataFrame | None = None, sample_corr: dict | None = None) -> None:
     import matplotlib
@@ -211,14 +232,13 @@ def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title
         fig, ax = plt.subplots(figsize=(6.6, 4.6))
     else:
         fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8))
-        bx.errorbar(sample["score"], sample[METRIC], yerr=sample["val_mae_std"], fmt="o", ms=4, capsize=2,
+        bx.errorbar(_x(sample["score"]), sample[METRIC], yerr=sample["val_mae_std"], fmt="o", ms=4, capsize=2,
                     color="tab:blue", label="grid networks, fixed policy")
         top = sample.iloc[0]
-        bx.scatter([top["score"]], [top[METRIC]], marker="*", s=200, color="black", zorder=3,
+        bx.scatter(_x(pd.Series([top["score"]]), sample["score"]), [top[METRIC]], marker="*", s=200, color="black", zorder=3,
                    label=f"NASWOT's choice: {top['architecture']}")
         bx.set_yscale("log")
-        bx.set_xscale("symlog", linthresh=max(1.0, float(sample["score"].abs().min())))
-        bx.set_xlabel("NASWOT mean score (symlog; higher = better by the paper)")
+        score_axis(bx, sample["score"])
         bx.set_ylabel("validation band-energy MAE / meV/atom (mean over seeds)")
         if sample_corr and "kendall_tau" in sample_corr:
             bx.set_title(f"{len(sample)} networks across the NASWOT ranking, one fixed policy\n"
@@ -226,19 +246,18 @@ def plot(trials: pd.DataFrame, choice: dict | None, corr: dict, png: Path, title
                          fontsize=10)
         bx.grid(True, which="both", alpha=0.3)
         bx.legend(fontsize=7, loc="best")
-    sc = ax.scatter(trials["naswot_score"], trials[METRIC], c=trials["trial_number"], cmap="viridis", s=28,
+    sx = _x(trials["naswot_score"])
+    sc = ax.scatter(sx, trials[METRIC], c=trials["trial_number"], cmap="viridis", s=28,
                     label="TPE trials (colour: trial number)")
     fig.colorbar(sc, ax=ax, label="TPE trial number")
     best = trials.loc[trials[METRIC].idxmin()]
-    ax.scatter([best["naswot_score"]], [best[METRIC]], marker="o", s=160, facecolors="none", edgecolors="red",
+    ax.scatter(_x(pd.Series([best["naswot_score"]]), trials["naswot_score"]), [best[METRIC]], marker="o", s=160, facecolors="none", edgecolors="red",
                linewidths=2, label=f"TPE's best: {best['architecture']}")
     if choice is not None:
-        ax.errorbar([choice["score"]], [choice["val_mae_mean"]], yerr=[choice["val_mae_std"]], fmt="*", ms=14,
+        ax.errorbar(_x(pd.Series([choice["score"]]), trials["naswot_score"]), [choice["val_mae_mean"]], yerr=[choice["val_mae_std"]], fmt="*", ms=14,
                     color="black", capsize=3, label=f"NASWOT's choice (fixed policy): {choice['architecture']}")
     ax.set_yscale("log")
-    # scores span orders of magnitude (sigmoid networks: -1e6; relu: -1e3): symmetric log
-    ax.set_xscale("symlog", linthresh=max(1.0, float(trials["naswot_score"].abs().min())))
-    ax.set_xlabel("NASWOT mean score (symlog; higher = better by the paper)")
+    score_axis(ax, trials["naswot_score"])
     ax.set_ylabel("validation band-energy MAE / meV/atom")
     if "kendall_tau" in corr:
         ax.set_title(f"{title}\nKendall τ = {corr['kendall_tau']:+.2f} (p = {corr['kendall_p']:.2g}), n = {corr['n']}",
