@@ -31,7 +31,7 @@ fi
 if has score; then   # figure 5: NASWOT score vs trained error over the TPE trials
   python3 benchmarks/score_vs_error.py --tpe-study "$RUNS/methods_al32/tpe" \
     --naswot-study "$RUNS/methods_al32/naswot" --title "NASWOT score vs trained error, TPE trials, Al32" \
-    --train-sample 24 --sample-seeds 2 \
+    --where config.optimizer=adam --train-sample 24 --sample-seeds 2 \
     --out benchmarks/results/score_vs_error_al32
 fi
 if has architectures; then   # figure 6: the chosen networks, size and inference time

@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--k", type=float, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--title", default="NASWOT score vs trained error (TPE trials)")
+    ap.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                    help="also correlate over the TPE trials with this config value, e.g. config.optimizer=adam")
     ap.add_argument("--train-sample", type=int, default=0, help="also train N grid networks with the fixed policy")
     ap.add_argument("--sample-seeds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes for --train-sample (1 torch thread each)")
@@ -332,6 +334,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           *(["score_percentile_in_grid"] if "score_percentile_in_grid" in trials else []),
                           *policy_cols]].to_dict("records"),
     }
+    subsets = {}
+    for cond in args.where:
+        col, _, value = cond.partition("=")
+        if col not in trials.columns:
+            raise SystemExit(f"--where {cond}: no column {col!r} in tpe_trials.csv")
+        sub = trials[trials[col].astype(str) == value]
+        subsets[cond] = correlations(sub["naswot_score"].to_numpy(), sub[METRIC].to_numpy())
+    out["correlation_where"] = subsets
     sample = sample_corr = None
     if args.train_sample:
         if nas_dir is None:
@@ -354,6 +364,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "kendall_tau" in corr:
         print(f"Kendall tau {corr['kendall_tau']:+.3f} (p {corr['kendall_p']:.3g}), Spearman rho "
               f"{corr['spearman_rho']:+.3f} (p {corr['spearman_p']:.3g}): {corr['reading']}")
+    for cond, c in subsets.items():
+        if "kendall_tau" in c:
+            print(f"trials with {cond} ({c['n']}): Kendall tau {c['kendall_tau']:+.3f} (p {c['kendall_p']:.3g}): "
+                  f"{c['reading']}")
     if same:
         print(f"same policy only ({same['n']} trials): tau {same.get('kendall_tau', math.nan):+.3f} "
               f"(p {same.get('kendall_p', math.nan):.3g})")
