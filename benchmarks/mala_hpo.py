@@ -844,8 +844,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"* MALA NASWOT: batch 64, 5 inits, ensemble `{args.mala_naswot_ensemble}`, k 1e-4, keeps the LARGEST "
           "loss (= lowest score); ours: batch 64, 5 inits, k 1e-5, highest mean - std score",
           "* MALA optuna: TPESampler(seed 0, multivariate, 10 start-up trials); ours tpe: seed 0, univariate, 5",
-          "* OAT: 144 rows on both sides (strength 2 over 3- and 4-level factors needs a multiple of 144); "
-          "combined best levels taken untrained",
+          f"* OAT: our array has {ours_runs.get('oat', {}).get('counts', {}).get('n_rows', 'n/a')} rows for the "
+          f"levels {[len(args.widths), 4] * args.layers} (strength 2; 3- and 4-level factors together need a "
+          "multiple of 144 rows); combined best levels taken untrained on both sides",
           f"* MALA studies: each in its own process, limit `--mala-timeout {args.mala_timeout:.0f}` s; torch threads "
           f"{args.mala_threads}; compatibility shims: "
           f"{sorted({x for r in mala_runs.values() for x in r.get('compat_shims', [])}) or 'none'}",
