@@ -2,7 +2,7 @@
 # Set up surrogate_hpo on a fresh machine (Debian 12 / Python 3.11, no GPU needed).
 #
 #   bash launch/setup.sh         the package (studies on the bundled data, LAMMPS descriptors)
-#   bash launch/setup.sh --dev   + test tools + Quantum ESPRESSO (pw.x, pp.x) for the DFT pipeline
+#   bash launch/setup.sh --dev   + test tools + Quantum ESPRESSO (pw.x, pp.x) for the DFT pipeline, shellcheck
 #   bash launch/setup.sh --bench + the benchmark extra (MALA, for side-by-side figures)
 #
 # torch: on a CPU-only machine the pinned CPU wheel is installed first (a plain `torch`
@@ -33,11 +33,11 @@ extras=""
 echo "[setup] installing surrogate-hpo${extras:+[$extras]}"
 pip_install -e ".${extras:+[$extras]}"
 
-if [ "$dev" = 1 ] && ! command -v pw.x >/dev/null 2>&1; then
-  echo "[setup] installing Quantum ESPRESSO (Debian packages) for the DFT pipeline tests"
+if [ "$dev" = 1 ] && { ! command -v pw.x >/dev/null 2>&1 || ! command -v shellcheck >/dev/null 2>&1; }; then
+  echo "[setup] installing Quantum ESPRESSO (DFT pipeline tests) and shellcheck (launch-script tests) from Debian"
   SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq quantum-espresso quantum-espresso-data >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq quantum-espresso quantum-espresso-data shellcheck >/dev/null
 fi
 
 # pyenv puts console scripts behind shims that need a rehash to appear on PATH.
