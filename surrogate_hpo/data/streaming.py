@@ -209,10 +209,10 @@ class RayDataBatches:
             file_seed = epoch_seed(self.seed, epoch, 1)
             shuffle = (FileShuffleConfig(seed=file_seed, reseed_after_execution=False)
                        if self.shuffle and file_seed is not None else ("files" if self.shuffle else None))
-            ds = ray.data.read_parquet(str(self.manifest.split_dir(self.split)),
-                                       columns=["descriptors", "ldos", "point"], shuffle=shuffle,
+            ds = ray.data.read_parquet(str(self.manifest.split_dir(self.split)), shuffle=shuffle,
                                        concurrency=self.concurrency, override_num_blocks=len(files),
-                                       ray_remote_args=remote)
+                                       num_cpus=self.data_cpus)
+            ds = ds.select_columns(["descriptors", "ldos", "point"])
             ds = ds.map_batches(_scale_block, batch_format="numpy", batch_size=None, zero_copy_batch=True,
                                 fn_kwargs=kwargs, compute=pool, **remote)
         else:
