@@ -3,7 +3,7 @@
 # after `bash launch/setup.sh --dev` (Quantum ESPRESSO for the data) and, for the MALA
 # comparison, `bash launch/setup.sh --bench` (+ `pip install oapackage` for MALA's OAT).
 #
-#   bash benchmarks/reproduce_results.sh            # everything (about 6-8 hours on 2 cores)
+#   bash benchmarks/reproduce_results.sh            # everything (about 3 hours on 2 cores)
 #   STEPS="methods score" bash benchmarks/reproduce_results.sh   # only some steps
 #
 # Data: AL32 (default data/al32) is made by the DFT pipeline if it is not there yet.
