@@ -116,3 +116,18 @@ def test_dos_from_eigenvalues_is_normalised():
     e = np.linspace(-5, 7, 4001)
     dos = dos_from_eigenvalues(e, eig, w, degauss=0.1)
     assert np.trapezoid(dos, e) == pytest.approx(2 * w.sum(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["config", "sample", "tiny", "al32"])
+def test_every_shipped_generate_config_builds_settings(name):
+    """Each conf/generate/*.yaml composes and its keys are ones the pipeline knows."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from surrogate_hpo.data.generate.cli import config_dir
+    from surrogate_hpo.data.generate.pipeline import GenerateConfig
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name=name)
+    settings = GenerateConfig.from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    assert settings.n_snapshots >= 1
