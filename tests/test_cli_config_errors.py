@@ -24,6 +24,9 @@ def run_cli(*overrides, tmp_path):
         (["data=mala_dir", "data.path=/nonexistent/snapshots"], "data.path=/nonexistent/snapshots does not exist"),
         (["data=mala_dir"], "data.path is required"),
         (["final_evaluation.seeds=0"], "final_evaluation.seeds must be >= 1"),
+        (["data.streaming=sometimes"], "data.streaming='sometimes': choose auto, true or false"),
+        (["data.shards=/nonexistent/shards"], "data.shards=/nonexistent/shards is not a folder"),
+        (["cluster.address=auto", "cluster.gpus_per_trial=1.5"], "above 1 a trial takes whole GPUs"),
     ],
 )
 def test_config_errors_are_clear_and_stop_before_ray(overrides, words, tmp_path):

@@ -49,7 +49,7 @@ def check_cluster_config(cluster: Mapping[str, Any]) -> None:
     if gpus < 0:
         raise ConfigError(f"cluster.gpus_per_trial must be >= 0, got {gpus}")
     if gpus > 1 and gpus != int(gpus):
-        raise ConfigError(f"cluster.gpus_per_trial={gpus}: above 1 a trial takes whole GPUs (Ray's rule); "
+        raise ConfigError(f"cluster.gpus_per_trial={gpus}: above 1 a trial takes whole GPUs; "
                           "use an integer, or a fraction <= 1 to share a GPU")
     num_cpus = cluster.get("num_cpus")
     if num_cpus is not None and float(cpus) > float(num_cpus):
