@@ -77,7 +77,7 @@ def bench_tune_overhead(*, n_candidates: int, chunks: list[int | str], n_inits: 
     data = _prepared(n_features, n_outputs, seed)
     cluster = {"cpus_per_trial": 1, "gpus_per_trial": 0, "max_failures": 0}
     t_ray = time.perf_counter()
-    ray.init(num_cpus=cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     ray_start = time.perf_counter() - t_ray
     time.sleep(settle_s)
     rows = []

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     import ray
 
-    ray.init(num_cpus=args.ray_cpus, include_dashboard=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=args.ray_cpus, include_dashboard=False, logging_level="ERROR")
     from ray.data import DataContext
 
     DataContext.get_current().enable_progress_bars = False

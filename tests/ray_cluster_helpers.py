@@ -27,4 +27,4 @@ def private_cluster(head: dict, workers: list[dict] | None = None) -> Iterator:
         if local_was_up:
             # `ray_local` is session-scoped: later tests get the fixture it already yielded
             # without it running again, so put its local Ray back as it was
-            ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+            ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")

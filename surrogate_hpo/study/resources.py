@@ -86,7 +86,9 @@ def start_ray(cluster: Mapping[str, Any]) -> None:
     if address in (None, "", "local"):
         if cluster.get("num_cpus") is not None:
             kwargs["num_cpus"] = int(cluster["num_cpus"])
-        ray.init(**kwargs)
+        # "local", not None: Ray would otherwise join whatever RAY_ADDRESS or the last
+        # `ray start` on this machine (/tmp/ray/ray_current_cluster) points at
+        ray.init(address="local", **kwargs)
     else:
         ray.init(address=str(address), **kwargs)
     check_cluster_can_host(cluster, ray.cluster_resources(), alive_node_resources())
