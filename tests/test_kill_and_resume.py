@@ -105,3 +105,7 @@ def test_interrupted_study_resumes_with_every_trial_exactly_once(synthetic_dir, 
     assert json.loads((study / "study.json").read_text())["status"] == "finished"
     summary = json.loads((study / "summary.json").read_text())
     assert summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["n"] == 2
+    # the choice is made over every trial, not just those of the last run
+    assert summary["method_details"]["n_trials"] == N_TRIALS
+    ok = final[final["status"] == "ok"]
+    assert summary["method_details"]["best_trial"] == ok.loc[ok["objective"].idxmin(), "trial_id"]

@@ -71,6 +71,7 @@ class _NodeKiller(threading.Thread):
         self.killed_at_rows: int | None = None
         self.killed_after_s: float | None = None
         self.error: BaseException | None = None
+        self.seen: dict[str, tuple] = {}  # trial -> (trainings done, on the node) at its last result seen
 
     def _victim(self) -> str | None:
         for root in self.watch:
@@ -80,8 +81,11 @@ class _NodeKiller(threading.Thread):
                     last = json.loads(lines[-1]) if lines else None
                 except (OSError, ValueError):
                     continue
-                if (last and 1 <= last.get("repeats_done", 0) < last.get("repeats", 0)
-                        and self.pid_to_node.get(int(last["pid"])) == self.node.node_id):
+                if not last:
+                    continue
+                node = self.pid_to_node.get(int(last["pid"]))
+                self.seen[str(last["trial_id"])] = (last.get("repeats_done"), node == self.node.node_id)
+                if 1 <= last.get("repeats_done", 0) < last.get("repeats", 0) and node == self.node.node_id:
                     return str(last["trial_id"])
         return None
 
@@ -92,7 +96,7 @@ class _NodeKiller(threading.Thread):
                 self.pid_to_node.update({pid: a["Address"]["NodeID"] for pid, a in _actors(self.cluster).items()})
                 victim = self._victim()
                 rows = _rows(self.watch[0])
-                if victim is not None and 1 <= rows < N_TRIALS - 1:
+                if victim is not None and rows < N_TRIALS - 1:
                     self.cluster.remove_node(self.node, allow_graceful=False)
                     self.killed_trial, self.killed_at_rows = victim, rows
                     self.killed_after_s = time.monotonic() - t0
@@ -119,7 +123,7 @@ def test_study_on_two_nodes_survives_losing_one(synthetic_dir, tmp_path, monkeyp
         out = tmp_path / "out"
         cfg = compose_config([
             f"method={STAGE}", "data=mala_dir", f"data.path={synthetic_dir}", "search_space=small",
-            "training.max_epochs=200", "training.early_stopping_patience=200", f"method.n_trials={N_TRIALS}",
+            "training.max_epochs=400", "training.early_stopping_patience=400", f"method.n_trials={N_TRIALS}",
             f"method.repeats={REPEATS}", "method.n_startup_trials=3", "final_evaluation.seeds=2", f"output_root={out}",
             f"cluster.address={cluster.address}", "cluster.max_failures=3", "cluster.cpus_per_trial=1",
         ])
@@ -137,8 +141,8 @@ def test_study_on_two_nodes_survives_losing_one(synthetic_dir, tmp_path, monkeyp
 
     # the node was lost mid-study, in the middle of a trial's training
     assert killer.killed_trial is not None, ("the second node was never killed (no trial ran there?)",
-                                             killer.pid_to_node, worker_id)
-    assert 1 <= killer.killed_at_rows < N_TRIALS
+                                             killer.seen, killer.pid_to_node, worker_id)
+    assert killer.killed_at_rows < N_TRIALS - 1
 
     # every trial exactly once, all finished, and the final evaluation done
     trials = pd.read_csv(run_dir / f"{STAGE}_trials.csv")

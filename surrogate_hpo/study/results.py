@@ -96,8 +96,11 @@ class ResultsWriter(Callback):
         return pd.read_csv(self.csv_path).to_dict("records")
 
     def setup(self, **info: Any) -> None:
-        """Called by Tune at (re)start: a restored Tuner unpickles this callback as it was
-        when the study began, so re-read the rows written since."""
+        """Called by Tune at (re)start: re-read the rows written since this writer was made."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Take the rows on disk as they are now."""
         self.rows = self._read_existing()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

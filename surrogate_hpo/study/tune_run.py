@@ -11,6 +11,7 @@ from typing import Any
 
 from ray import tune
 
+from .atomic_fs import atomic_local_filesystem
 from .resources import trial_resources
 
 #: Tune saves its experiment state (trial statuses, searcher state) at most this often (s);
@@ -41,11 +42,14 @@ def run_tune_stage(
     """
     resources = {k: v for k, v in trial_resources(cluster).items() if v > 0}
     wrapped = tune.with_resources(trainable, resources)
+    storage = Path(storage).resolve()
     path = storage / name
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", CHECKPOINT_PERIOD_S)
     if resume and tune.Tuner.can_restore(str(path)):
-        tuner = tune.Tuner.restore(str(path), trainable=wrapped, resume_errored=True, param_space=param_space)
-        return _fit(tuner, name, path)
+        tuner = tune.Tuner.restore(str(path), trainable=wrapped, resume_errored=True, param_space=param_space,
+                                   storage_filesystem=atomic_local_filesystem())
+        _use_callbacks(tuner, callbacks)
+        return _after_fit(_fit(tuner, name, path), callbacks)
     cfg = dict(tune_config or {})
     cfg.setdefault("reuse_actors", True)
     if cluster.get("max_concurrent_trials"):
@@ -57,12 +61,36 @@ def run_tune_stage(
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage),
+            # files reach the storage path whole: a study killed mid-copy stays resumable
+            storage_filesystem=atomic_local_filesystem(),
             callbacks=list(callbacks),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=int(cluster.get("max_failures", 0) or 0)),
         ),
     )
-    return _fit(tuner, name, path)
+    return _after_fit(_fit(tuner, name, path), callbacks)
+
+
+def _use_callbacks(tuner: tune.Tuner, callbacks: Sequence[tune.Callback]) -> None:
+    """Give a restored Tuner this run's callbacks.
+
+    ``Tuner.restore`` takes the callbacks pickled when the study began (their state as it
+    was then) and has no argument to replace them; the caller holds fresh ones (a results
+    writer that read the rows on disk, a progress printer that knows the total), so they
+    go into the restored run configuration. Outside Ray client mode only (``_local_tuner``).
+    """
+    local = getattr(tuner, "_local_tuner", None)
+    if local is not None:
+        local.get_run_config().callbacks = list(callbacks)
+
+
+def _after_fit(results: tune.ResultGrid, callbacks: Sequence[tune.Callback]) -> tune.ResultGrid:
+    """Callbacks that keep rows on disk re-read them: whichever copy Tune called, the files hold all rows."""
+    for cb in callbacks:
+        reload = getattr(cb, "reload", None)
+        if callable(reload):
+            reload()
+    return results
 
 
 def _fit(tuner: tune.Tuner, name: str, path: Path) -> tune.ResultGrid:
