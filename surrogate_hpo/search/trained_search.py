@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,6 +190,12 @@ def run_training_search(ctx: StudyContext, *, stage: str, search_alg: Any, num_s
         tune_config={"search_alg": search_alg, "scheduler": scheduler, "num_samples": num_samples},
     )
     wall = time.perf_counter() - t0
+    if ctx.resume and not total_is_bound and len(writer.rows) < expected:
+        # Tune restores from the state it last copied to storage; a kill during that copy
+        # can leave it older than the trials table, and the restored run may end early
+        print(f"[{stage}] warning: the resumed study ended with {len(writer.rows)} of {expected} trials: "
+              f"Tune's saved state was older than {writer.csv_path.name} (the study was killed while "
+              "Tune saved it). The choice is made over the trials there are.", file=sys.stderr, flush=True)
     return SearchStage(writer, results, wall, compute_spent(results, ctx.cluster_cfg), writer.best_row())
 
 

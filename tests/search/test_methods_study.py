@@ -63,6 +63,25 @@ def test_tpe_averages_repeats_and_tells_optuna_the_mean(ray_local, synthetic_dir
     assert (optuna_trials["state"] == "COMPLETE").sum() == 4
     assert sorted(optuna_trials["value"]) == pytest.approx(sorted(trials[METRIC]))
 
+    # resumed when finished: nothing runs again, the choice is made over all four trials
+    again = run_study({**cfg, "resume": str(run_dir)}, tmp_path / "tpe" / "run2")
+    assert again["method_details"]["n_trials"] == 4
+    assert again["chosen"]["architecture"] == summary["chosen"]["architecture"]
+    assert len(pd.read_csv(run_dir / "tpe_trials.csv")) == 4
+
+
+def test_a_resumed_study_short_of_trials_says_so(ray_local, synthetic_dir, tmp_path, capsys):
+    # the trials table holds a trial more than Tune's saved state (as after a kill while
+    # Tune copied its state): Tune ends early, and the study says how many trials it has
+    cfg, run_dir, _ = _study("tpe", synthetic_dir, tmp_path, ["method.n_trials=3", "method.repeats=1",
+                                                               "method.n_startup_trials=2"])
+    table = pd.read_csv(run_dir / "tpe_trials.csv")
+    table.iloc[:2].to_csv(run_dir / "tpe_trials.csv", index=False)
+    capsys.readouterr()
+    again = run_study({**cfg, "resume": str(run_dir)}, tmp_path / "tpe" / "run2")
+    assert again["method_details"]["n_trials"] == 2
+    assert "the resumed study ended with 2 of 3 trials" in capsys.readouterr().err
+
 
 def test_tpe_naswot_prunes_below_the_learned_threshold(ray_local, synthetic_dir, tmp_path):
     cfg, run_dir, summary = _study("tpe_naswot", synthetic_dir, tmp_path,
