@@ -97,10 +97,6 @@ class ResultsWriter(Callback):
 
     def setup(self, **info: Any) -> None:
         """Called by Tune at (re)start: re-read the rows written since this writer was made."""
-        self.reload()
-
-    def reload(self) -> None:
-        """Take the rows on disk as they are now."""
         self.rows = self._read_existing()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

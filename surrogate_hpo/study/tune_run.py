@@ -49,7 +49,7 @@ def run_tune_stage(
         tuner = tune.Tuner.restore(str(path), trainable=wrapped, resume_errored=True, param_space=param_space,
                                    storage_filesystem=atomic_local_filesystem())
         _use_callbacks(tuner, callbacks)
-        return _after_fit(_fit(tuner, name, path), callbacks)
+        return _fit(tuner, name, path)
     cfg = dict(tune_config or {})
     cfg.setdefault("reuse_actors", True)
     if cluster.get("max_concurrent_trials"):
@@ -68,7 +68,7 @@ def run_tune_stage(
             failure_config=tune.FailureConfig(max_failures=int(cluster.get("max_failures", 0) or 0)),
         ),
     )
-    return _after_fit(_fit(tuner, name, path), callbacks)
+    return _fit(tuner, name, path)
 
 
 def _use_callbacks(tuner: tune.Tuner, callbacks: Sequence[tune.Callback]) -> None:
@@ -77,20 +77,13 @@ def _use_callbacks(tuner: tune.Tuner, callbacks: Sequence[tune.Callback]) -> Non
     ``Tuner.restore`` takes the callbacks pickled when the study began (their state as it
     was then) and has no argument to replace them; the caller holds fresh ones (a results
     writer that read the rows on disk, a progress printer that knows the total), so they
-    go into the restored run configuration. Outside Ray client mode only (``_local_tuner``).
+    go into the restored run configuration, and what the method reads from them afterwards
+    (rows, best trial) covers every trial. ``_local_tuner``: Ray has no public way to do
+    this; in Ray client mode (no local Tuner) the callbacks run on the cluster anyway.
     """
     local = getattr(tuner, "_local_tuner", None)
     if local is not None:
         local.get_run_config().callbacks = list(callbacks)
-
-
-def _after_fit(results: tune.ResultGrid, callbacks: Sequence[tune.Callback]) -> tune.ResultGrid:
-    """Callbacks that keep rows on disk re-read them: whichever copy Tune called, the files hold all rows."""
-    for cb in callbacks:
-        reload = getattr(cb, "reload", None)
-        if callable(reload):
-            reload()
-    return results
 
 
 def _fit(tuner: tune.Tuner, name: str, path: Path) -> tune.ResultGrid:
