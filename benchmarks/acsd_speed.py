@@ -43,7 +43,7 @@ from surrogate_hpo.descriptors.acsd import acsd, acsd_from_similarities, acsd_pa
 def _data(name: str = "Al_298K_000"):
     from surrogate_hpo.data.bundled import BUNDLED_DIR
     from surrogate_hpo.data.generate.pack import load_packed
-    from surrogate_hpo.data.generate.pipeline import atoms_from_dict
+    from surrogate_hpo.data.sidecar import atoms_from_dict
     from surrogate_hpo.descriptors.cache import cached_bispectrum
 
     info = json.loads((BUNDLED_DIR / f"{name}.info.json").read_text())

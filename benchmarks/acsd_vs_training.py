@@ -66,7 +66,7 @@ def _descriptors(sset, rcutfac: float, twojmax: int, cache: Path):
     import dataclasses as dc
 
     from surrogate_hpo.data import SnapshotSet
-    from surrogate_hpo.data.generate.pipeline import atoms_from_dict
+    from surrogate_hpo.data.sidecar import atoms_from_dict
     from surrogate_hpo.descriptors.bispectrum import BispectrumSettings
     from surrogate_hpo.descriptors.cache import cache_key, cached_bispectrum
 

@@ -1,5 +1,5 @@
 """``python -m surrogate_hpo`` = the ``surrogate-hpo`` command."""
 
-from .cli import main
+from .cli.study import main
 
 main()

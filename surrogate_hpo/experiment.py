@@ -1,82 +1,114 @@
 """A study from config to summary: checks -> data -> Ray -> method -> final evaluation.
 
-Everything that can be wrong with the config or the data is found before Ray starts.
+Everything that can be wrong with the config or the data is found before Ray starts; a
+resumed study is checked to be the same study (config and data) before anything runs.
 """
 
 from __future__ import annotations
 
-import json
-import time
+import shutil
 from pathlib import Path
 from typing import Any
 
-from .study.config_check import check_config
+from .data.prepared import load_snapshot_set, prepare_training_data
+from .search import make_method
+from .study import interrupt
+from .study.config import parse_study_config
 from .study.context import StudyContext
-from .study.errors import ConfigError
 from .study.final_evaluation import run_final_evaluation
-from .study.prepared_data import prepare_data
-from .study.resources import start_ray
-from .study.results import write_json
-from .study.study_dir import MARKER, resolve_study_dir
-from .study.summary import write_summary
+from .study.ray_runtime import check_cluster, start_ray
+from .study.resume import open_study_folder
+from .study.summary import summary_lines, write_summary
+from .study.time_account import TimeAccount
+from .study.training_trial import policy_with
+from .util.atomic import read_json, write_json
+
+__all__ = ["load_summary", "run_study"]
 
 
-def run_study(cfg: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Run (or resume) the study described by ``cfg`` (a resolved plain dict); return its summary."""
-    t0 = time.perf_counter()
-    method, space = check_config(cfg)
-    study_dir, resuming = resolve_study_dir(cfg, run_dir)
-    study_dir.mkdir(parents=True, exist_ok=True)
-    if hasattr(method, "run_descriptor_study"):
-        # descriptor methods (e.g. acsd) search bispectrum settings: no network, no final training
-        print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, "
-              f"{'resuming, ' if resuming else ''}results in {study_dir}", flush=True)
-        if not resuming:
-            write_json(study_dir / MARKER, {"status": "running", "config": cfg})
-        try:
-            summary = method.run_descriptor_study(cfg, study_dir, resume=resuming)
-        except ConfigError:
-            if not resuming:  # the study never started: not a candidate for resume=true
-                (study_dir / MARKER).unlink(missing_ok=True)
-            raise
-        write_json(study_dir / MARKER, {"status": "finished", "config": cfg})
+def _remove_if_unused(run_dir: Path, study_dir: Path) -> None:
+    """The fresh run folder Hydra made for a resumed study, if nothing was written there."""
+    run_dir = Path(run_dir)
+    if run_dir.resolve() != Path(study_dir).resolve() and run_dir.is_dir() and not any(run_dir.iterdir()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = None) -> dict[str, Any]:
+    """Run (or resume) the study of the composed config ``raw``; return its summary."""
+    account = TimeAccount(started)
+    with account.phase("config checks"):
+        config = parse_study_config(raw)
+        method = make_method(config.method, config.search_space)
+        check_cluster(config.cluster)
+        folder = open_study_folder(config.resume, config.output_root, config.study_name, Path(run_dir))
+        if folder.resuming:
+            folder.check_same_study(raw, None)
+    if folder.resuming and folder.finished:
+        summary = load_summary(folder.path)
+        print(f"[study] {folder.path} finished already; nothing to resume. Its summary:", flush=True)
+        print("\n".join(summary_lines(summary)), flush=True)
+        _remove_if_unused(Path(run_dir), folder.path)
         return summary
-    print(f"[study] {cfg['study_name']}: method {cfg['method']['name']}, {space.n_candidates} architectures in "
-          f"the grid, {'resuming ' if resuming else ''}results in {study_dir}", flush=True)
-    # every input error surfaces here; streamed studies write their shards into the study
-    data = prepare_data(cfg["data"], seed=int(cfg.get("seed", 0)), shards_dir=study_dir / "shards")
-    print(f"[data] {data.description}", flush=True)
-    start_ray(cfg["cluster"])
-    write_json(study_dir / MARKER, {"status": "running", "config": cfg})
-    ctx = StudyContext(cfg=cfg, study_dir=study_dir, data=data, space=space, resume=resuming)
-    outcome = method.run(ctx)
-    final = run_final_evaluation(ctx, outcome.chosen, outcome.training)
-    compute = {k: outcome.compute.get(k, 0.0) + final["compute"].get(k, 0.0) for k in ("cpu_seconds", "gpu_seconds")}
-    summary = {
-        "study_name": cfg["study_name"],
-        "method": cfg["method"]["name"],
-        "study_dir": str(study_dir),
-        "data": data.description.splitlines()[0],
-        "chosen": {
-            **outcome.chosen.to_dict(),
-            "architecture": outcome.chosen.describe(),
-            "n_in": data.n_features,
-            "n_out": data.n_energies,
-            "n_parameters": outcome.chosen.to_architecture().n_parameters(data.n_features, data.n_energies),
-        },
-        "training": outcome.training,
-        "method_details": outcome.details,
-        "final_evaluation": final,
-        "compute": compute,                 # search + final evaluation
-        "search_compute": {k: float(outcome.compute.get(k, 0.0)) for k in ("cpu_seconds", "gpu_seconds")},
-        "wall_seconds": time.perf_counter() - t0,
-    }
-    write_json(study_dir / "best_config.json", {"architecture": summary["chosen"], "training": outcome.training})
-    print(write_summary(study_dir, summary), flush=True)
-    write_json(study_dir / MARKER, {"status": "finished", "config": cfg})
-    return summary
+    study_dir = folder.path
+    print(f"[study] {config.study_name}: {method.describe()}; {'resuming ' if folder.resuming else ''}results in "
+          f"{study_dir}", flush=True)
+    with account.phase("data checks and loading"):
+        snapshots = load_snapshot_set(config.data, require_descriptors=method.data == "training")
+        fingerprint = snapshots.fingerprint()
+        if folder.resuming:
+            folder.check_same_study(raw, fingerprint)
+        data = None
+        if method.data == "training":
+            data = prepare_training_data(snapshots, config.data, seed=config.seed, shards_dir=study_dir / "shards")
+    print(f"[data] {snapshots.directory}\n{snapshots.summary()}", flush=True)
+    if data is not None and data.train_stream is not None:
+        print(f"[data] {data.train_stream.describe()}", flush=True)
+    folder.begin(raw, fingerprint)
+    _remove_if_unused(Path(run_dir), study_dir)
+    try:
+        with account.phase("ray start"), interrupt.deferred("Ray start-up"):
+            start_ray(config.cluster)
+        study = StudyContext(config=config, study_dir=study_dir, snapshots=snapshots, data=data,
+                             method=method.config, space=method.space, resume=folder.resuming)
+        with account.phase(f"search ({method.name})"):
+            outcome = method.run(study)
+        summary: dict[str, Any] = {
+            "study_name": config.study_name, "method": method.name, "study_dir": str(study_dir),
+            "data": f"{snapshots.directory}: {len(snapshots.all)} snapshots "
+                    f"({len(snapshots.train)} train, {len(snapshots.validation)} validation, {len(snapshots.test)} test)",
+            "method_details": outcome.details, "objective": outcome.objective,
+            "search_compute": {k: float(outcome.compute.get(k, 0.0)) for k in ("cpu_seconds", "gpu_seconds")},
+        }
+        compute = dict(summary["search_compute"])
+        if outcome.descriptors is not None:
+            summary["descriptors"] = outcome.descriptors
+        if outcome.architecture is not None and data is not None:
+            policy = policy_with(config.training, outcome.training or {})
+            with account.phase("final evaluation"):
+                final = run_final_evaluation(study, outcome.architecture, policy)
+            summary["chosen"] = {**outcome.architecture.to_dict(), "architecture": outcome.architecture.describe(),
+                                 "n_in": data.n_features, "n_out": data.n_energies,
+                                 "n_parameters": outcome.architecture.n_parameters(data.n_features, data.n_energies)}
+            summary["training"] = policy.to_dict()
+            summary["final_evaluation"] = final
+            compute = {k: compute[k] + float(final["compute"].get(k, 0.0)) for k in compute}
+            band = final["test_band_energy_mae_mev_per_atom"]["mean"]
+            summary["objective"] = band
+            write_json(study_dir / "best_config.json", {"architecture": summary["chosen"], "training": policy.to_dict()})
+        summary["compute"] = compute
+        summary["wall_seconds"] = account.wall_seconds
+        summary["time_account"] = account.to_dict()
+        print(write_summary(study_dir, summary), flush=True)
+        folder.end("finished")
+        return summary
+    except interrupt.StudyInterrupted:
+        folder.end("interrupted")
+        raise
+    except BaseException:
+        folder.end("failed")
+        raise
 
 
 def load_summary(study_dir: Path) -> dict[str, Any]:
     """The summary.json of a finished study."""
-    return json.loads((Path(study_dir) / "summary.json").read_text())
+    return read_json(Path(study_dir) / "summary.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "surrogate_hpo" / "conf")
 
 
 def compose_config(overrides: list[str]) -> dict:

@@ -95,7 +95,7 @@ def sample_directory(
     concurrent callers (e.g. Ray workers) build it once.
     """
     from surrogate_hpo.data.generate.pack import load_packed
-    from surrogate_hpo.data.generate.pipeline import atoms_from_dict
+    from surrogate_hpo.data.sidecar import atoms_from_dict
     from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 
     src = Path(bundled_dir) if bundled_dir is not None else BUNDLED_DIR

@@ -5,14 +5,13 @@ Files of a snapshot ``<dir>/<name>``:
 * ``<name>.in.npy``  float32 ``(nx, ny, nz, 3 + F)``: grid coordinates (Å), then F descriptors.
 * ``<name>.out.npy`` float32 ``(nx, ny, nz, nE)``: LDOS in 1/(eV·Å³) on the energy grid.
 * ``<name>.info.json`` (optional): metadata sidecar (keys: README, "Sidecar").
-* a ``pw.x`` output (optional): ``qe_output=`` or ``<name>.pw.out`` / ``<name>.scf.out``.
+* a ``pw.x`` output (optional): ``qe_output=`` or ``<name>.pw.out`` / ``.scf.out`` / ``.out`` (MALA's name).
 
 Metadata precedence, key by key: explicit argument > sidecar > QE output.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,13 +24,14 @@ from ase import Atoms
 from ..physics.energy_grid import EnergyGrid
 from .errors import OVERRIDE_KEYS, DataError
 from .qe_output import QEOutput, read_qe_output
+from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar
+from .valence import find_pseudopotential, upf_valence
 
 __all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES"]
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
-QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out")
+QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
 _SUFFIXES = (".in.npy", ".out.npy", ".info.json")
-_REFERENCE_KEYS = ("fermi_energy_dft", "band_energy_dft_calculation", "total_energy_dft_calculation")
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -41,7 +41,8 @@ class Snapshot:
 
     Attributes:
         name: snapshot name (file stem without ``.in.npy``).
-        descriptors: ``(nx, ny, nz, F)``, coordinates dropped; a memmap view when loaded lazily.
+        descriptors: ``(nx, ny, nz, F)``, coordinates dropped; a memmap view when loaded lazily;
+            None for a snapshot loaded without descriptors (``require_descriptors=False``).
         ldos: ``(nx, ny, nz, nE)`` in 1/(eV·Å³).
         energy_grid: energies of the LDOS last axis (eV).
         voxel: ``(3, 3)`` Å, one grid step per row.
@@ -54,10 +55,12 @@ class Snapshot:
         path: ``<dir>/<name>`` the snapshot was loaded from, if any.
         sources: where each metadata value came from (``"argument"``, a file path, ...).
         qe_output: the parsed pw.x output (energy terms, smearing, FFT grid), if one was read.
+        valence_charges: valence charge per species (e), needed for the total free energy;
+            empty when no source gave it.
     """
 
     name: str
-    descriptors: np.ndarray
+    descriptors: np.ndarray | None
     ldos: np.ndarray
     energy_grid: EnergyGrid
     voxel: np.ndarray
@@ -69,11 +72,12 @@ class Snapshot:
     path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     qe_output: QEOutput | None = None
+    valence_charges: dict[str, float] = field(default_factory=dict)
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
         """``(nx, ny, nz)``."""
-        return tuple(self.descriptors.shape[:3])  # type: ignore[return-value]
+        return tuple(self.ldos.shape[:3])  # type: ignore[return-value]
 
     @property
     def n_points(self) -> int:
@@ -82,8 +86,8 @@ class Snapshot:
 
     @property
     def n_features(self) -> int:
-        """Descriptors per grid point (F)."""
-        return int(self.descriptors.shape[-1])
+        """Descriptors per grid point (F); 0 without descriptors."""
+        return 0 if self.descriptors is None else int(self.descriptors.shape[-1])
 
     @property
     def n_energies(self) -> int:
@@ -146,33 +150,12 @@ def _load_array(path: Path, what: str, mmap: bool) -> np.ndarray:
                         "It must be a .npy file written by numpy.save.") from exc
 
 
-def _read_sidecar(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: sidecar is not valid JSON ({exc}). Fix or remove the file.") from exc
-    if not isinstance(info, dict):
-        raise DataError(f"{path}: sidecar must hold a JSON object, got {type(info).__name__}.")
-    return info
-
-
 def _find_qe_output(directory: Path, name: str) -> Path | None:
     for suffix in QE_OUTPUT_SUFFIXES:
         candidate = directory / f"{name}{suffix}"
         if candidate.is_file():
             return candidate
     return None
-
-
-def _atoms_from_dict(d: Mapping[str, Any], where: Path) -> Atoms:
-    try:
-        return Atoms(symbols=list(d["symbols"]), positions=np.asarray(d["positions"], dtype=float),
-                     cell=np.asarray(d["cell"], dtype=float), pbc=d.get("pbc", True))
-    except Exception as exc:
-        raise DataError(f"{where}: \"atoms\" must hold symbols, positions (Å) and cell (Å) "
-                        f"({type(exc).__name__}: {exc}).") from exc
 
 
 def _pick(candidates: list[tuple[Any, str]]) -> tuple[Any, str | None]:
@@ -183,10 +166,9 @@ def _pick(candidates: list[tuple[Any, str]]) -> tuple[Any, str | None]:
     return None, None
 
 
-def _energy_grid(arg: EnergyGrid | Mapping | None, info: Mapping, sidecar: Path, n_ldos: int,
+def _energy_grid(arg: EnergyGrid | Mapping | None, side_d: Mapping, sidecar: Path, n_ldos: int,
                  out_path: Path, missing: list[str], sources: dict[str, str]) -> EnergyGrid | None:
     arg_d: Mapping = arg.to_dict() if isinstance(arg, EnergyGrid) else (arg or {})
-    side_d: Mapping = info.get("energy_grid") or {}
     values: dict[str, Any] = {}
     for key in ("offset", "spacing", "n"):
         values[key], sources[f"energy_grid.{key}"] = _pick(
@@ -211,6 +193,27 @@ def _energy_grid(arg: EnergyGrid | Mapping | None, info: Mapping, sidecar: Path,
                         f"(from {sources['energy_grid.offset']}): {exc}") from exc
 
 
+def _valence_charges(arg: Mapping[str, float] | None, side: Sidecar, qe: QEOutput | None, atoms: Atoms | None,
+                     directory: Path, sources: dict[str, str]) -> dict[str, float]:
+    """Valence charge per species: argument > sidecar > pw.x output > the UPF files named there."""
+    species = sorted(set(atoms.get_chemical_symbols())) if atoms is not None else []
+    for table, src in ((dict(arg or {}), "argument valence_charges"), (side.valence_charges, str(side.path)),
+                       (qe.valence_charges if qe else {}, str(qe.path) if qe else "")):
+        if table and all(s in table for s in species):
+            sources["valence_charges"] = src
+            return {s: float(table[s]) for s in species} if species else dict(table)
+    files = {**(qe.pseudopotentials if qe else {}), **side.pseudopotentials}
+    found: dict[str, float] = {}
+    for s in species:
+        path = find_pseudopotential(files[s], [directory]) if s in files else None
+        z = upf_valence(path) if path is not None else None
+        if z is None:
+            return {}
+        found[s] = z
+        sources["valence_charges"] = f"z_valence of {path}"
+    return found
+
+
 def load_snapshot(
     path: str | Path,
     *,
@@ -218,9 +221,11 @@ def load_snapshot(
     temperature: float | None = None,
     n_electrons: float | None = None,
     voxel: np.ndarray | list | None = None,
+    valence_charges: Mapping[str, float] | None = None,
     qe_output: str | Path | None = None,
     mmap: bool = True,
     check_finite: bool = True,
+    require_descriptors: bool = True,
 ) -> Snapshot:
     """Load the snapshot ``<dir>/<name>`` (or give any of its files).
 
@@ -231,45 +236,54 @@ def load_snapshot(
         temperature: electronic temperature (K).
         n_electrons: valence electrons in the cell.
         voxel: ``(3, 3)`` grid step vectors (Å), one per row.
+        valence_charges: valence charge per species (e), for the total free energy.
         qe_output: pw.x output; default: ``<name>.pw.out`` / ``.scf.out`` / ``.pwout`` /
-            ``.qe.out`` next to the arrays if present.
+            ``.qe.out`` / ``.out`` next to the arrays if present.
         mmap: memory-map the arrays (descriptors stay a lazy view without the coordinates).
         check_finite: scan both arrays (chunked) for NaN/inf.
+        require_descriptors: False loads a snapshot without ``<name>.in.npy`` (descriptors None).
 
-    Metadata precedence, key by key: explicit argument > sidecar > QE output. The voxel falls
-    back to ``cell / grid`` from the sidecar's or the QE output's atoms. Every problem raises
-    :class:`DataError` naming the file.
+    Metadata precedence, key by key: explicit argument > sidecar (ours or MALA's) > QE
+    output. The voxel falls back to ``cell / grid`` from the sidecar's or the QE output's
+    atoms; valence charges to the UPF files the sidecar or QE output names. Every problem
+    raises :class:`DataError` naming the file.
     """
     directory, name = snapshot_files(path)
     in_path, out_path = directory / f"{name}.in.npy", directory / f"{name}.out.npy"
     sidecar = directory / f"{name}.info.json"
-    absent = [p for p in (in_path, out_path) if not p.is_file()]
+    needed = (in_path, out_path) if require_descriptors else (out_path,)
+    absent = [p for p in needed if not p.is_file()]
     if absent:
         kinds = {in_path: ".in.npy (descriptors)", out_path: ".out.npy (LDOS)"}
-        raise DataError(f"snapshot {name!r} in {directory}: missing {', '.join(str(p) for p in absent)} "
-                        f"[{', '.join(kinds[p] for p in absent)}]. A snapshot needs both "
-                        f"{name}.in.npy and {name}.out.npy in the same directory.")
+        why = {p: ("is a folder" if p.is_dir() else "is a broken link" if p.is_symlink() else "is missing")
+               for p in absent}
+        raise DataError(f"snapshot {name!r} in {directory}: "
+                        + "; ".join(f"{p.name} {why[p]} [{kinds[p]}]" for p in absent)
+                        + f". A snapshot needs {name}.in.npy and {name}.out.npy as files in the same folder.")
 
-    x = _load_array(in_path, "descriptor", mmap)
     y = _load_array(out_path, "LDOS", mmap)
+    x = _load_array(in_path, "descriptor", mmap) if in_path.is_file() else None
     for p, a, layout in ((in_path, x, "(nx, ny, nz, 3 + F)"), (out_path, y, "(nx, ny, nz, nE)")):
+        if a is None:
+            continue
         if a.ndim != 4:
             raise DataError(f"{p}: array has shape {a.shape} ({a.ndim}-D); it must be 4-D {layout}. "
                             "Reshape flat MALA arrays to the grid before saving.")
-        if not np.issubdtype(a.dtype, np.number):
-            raise DataError(f"{p}: dtype {a.dtype} is not numeric; save float32 arrays.")
-    if x.shape[:3] != y.shape[:3]:
+        if not np.issubdtype(a.dtype, np.floating):
+            raise DataError(f"{p}: dtype {a.dtype} is not floating point; save float32 arrays.")
+        if min(a.shape) < 1:
+            raise DataError(f"{p}: array has shape {a.shape} with an empty axis.")
+    if x is not None and x.shape[:3] != y.shape[:3]:
         raise DataError(f"snapshot {name!r}: grid shapes differ: {in_path} has {x.shape[:3]}, "
                         f"{out_path} has {y.shape[:3]}. Both must be on the same (nx, ny, nz) grid.")
-    if x.shape[-1] <= 3:
+    if x is not None and x.shape[-1] <= 3:
         raise DataError(f"{in_path}: has {x.shape[-1]} columns; the first 3 are grid coordinates, "
                         "so there are no descriptors. Expected 3 + F columns with F >= 1.")
 
-    info = _read_sidecar(sidecar)
-    dims = info.get("grid_dimensions")
-    if dims is not None and tuple(int(d) for d in dims) != tuple(x.shape[:3]):
-        raise DataError(f"{sidecar}: grid_dimensions {list(dims)} disagree with the arrays' grid "
-                        f"{list(x.shape[:3])} ({in_path.name}). Fix the sidecar.")
+    side = read_sidecar(sidecar)
+    if side.grid_dimensions is not None and side.grid_dimensions != tuple(y.shape[:3]):
+        raise DataError(f"{sidecar}: grid_dimensions {list(side.grid_dimensions)} disagree with the arrays' grid "
+                        f"{list(y.shape[:3])} ({out_path.name}). Fix the sidecar.")
 
     qe_path = Path(qe_output) if qe_output is not None else _find_qe_output(directory, name)
     qe: QEOutput | None = read_qe_output(qe_path) if qe_path is not None else None
@@ -277,28 +291,26 @@ def load_snapshot(
 
     sources: dict[str, str] = {}
     missing: list[str] = []
-    grid = _energy_grid(energy_grid, info, sidecar, y.shape[-1], out_path, missing, sources)
+    grid = _energy_grid(energy_grid, side.energy_grid, sidecar, y.shape[-1], out_path, missing, sources)
 
     temp, sources["temperature"] = _pick([
-        (temperature, "argument temperature"), (info.get("temperature"), str(sidecar)),
+        (temperature, "argument temperature"), (side.temperature, str(sidecar)),
         (qe.temperature if qe else None, qe_src + " (Fermi-Dirac smearing width / k_B)")])
     if temp is None:
         missing.append("temperature")
     n_el, sources["n_electrons"] = _pick([
-        (n_electrons, "argument n_electrons"), (info.get("number_of_electrons_exact"), str(sidecar)),
+        (n_electrons, "argument n_electrons"), (side.n_electrons, str(sidecar)),
         (qe.n_electrons if qe else None, qe_src)])
     if n_el is None:
         missing.append("n_electrons")
 
-    atoms, sources["atoms"] = _pick([
-        (_atoms_from_dict(info["atoms"], sidecar) if info.get("atoms") else None, str(sidecar)),
-        (qe.atoms if qe else None, qe_src)])
+    atoms, sources["atoms"] = _pick([(side.atoms, str(sidecar)), (qe.atoms if qe else None, qe_src)])
     cell_voxel = None
     if atoms is not None and np.any(atoms.cell.array):
-        cell_voxel = atoms.cell.array / np.asarray(x.shape[:3], dtype=float)[:, None]
+        cell_voxel = atoms.cell.array / np.asarray(y.shape[:3], dtype=float)[:, None]
     vox, sources["voxel"] = _pick([
-        (voxel, "argument voxel"), (info.get("voxel"), str(sidecar)),
-        (cell_voxel, f"cell of {sources['atoms']} / grid {tuple(x.shape[:3])}")])
+        (voxel, "argument voxel"), (side.voxel, str(sidecar)),
+        (cell_voxel, f"cell of {sources['atoms']} / grid {tuple(y.shape[:3])}")])
     if vox is None:
         missing.append("voxel")
     else:
@@ -308,38 +320,38 @@ def load_snapshot(
                             f"3x3 matrix (Å), got {vox.tolist()}.")
 
     if missing:
-        lines = [f"  {key}: set {OVERRIDE_KEYS[key]}" for key in missing]
+        lines = [f"  {key}: add {OVERRIDE_KEYS[key]}" for key in missing]
         raise DataError(
-            f"snapshot {name!r} ({in_path}): missing metadata that neither the argument, the "
-            f"sidecar {sidecar.name} ({'found' if info else 'absent'}) nor a pw.x output "
+            f"snapshot {name!r} ({out_path}): missing metadata that neither the config, the "
+            f"sidecar {sidecar.name} ({'found' if side.exists else 'absent'}) nor a pw.x output "
             f"({qe_src or 'none found'}) supplies:\n" + "\n".join(lines)
-            + f"\nAdd the keys to {sidecar.name}, pass them to load_snapshot, or use the overrides.")
+            + f"\nAdd the keys to {sidecar.name} or add the overrides to the command.")
 
-    for key, value, override in (("temperature", temp, "temperature"),
-                                 ("n_electrons", n_el, "n_electrons")):
+    for key, value in (("temperature", temp), ("n_electrons", n_el)):
         if not (isinstance(value, (int, float, np.number)) and math.isfinite(value) and value > 0):
             raise DataError(f"snapshot {name!r}: {key}={value!r} (from {sources[key]}) must be a "
-                            f"positive number; fix it there or set {OVERRIDE_KEYS[override]}.")
+                            f"positive number; fix it there or add {OVERRIDE_KEYS[key]}.")
 
     reference: dict[str, float] = {}
     qe_ref = {"fermi_energy_dft": qe.fermi_energy, "band_energy_dft_calculation": qe.band_energy,
               "total_energy_dft_calculation": qe.total_energy} if qe else {}
-    for key in _REFERENCE_KEYS:
-        value, src = _pick([(info.get(key), str(sidecar)), (qe_ref.get(key), qe_src)])
+    for key in REFERENCE_KEYS:
+        value, src = _pick([(side.references.get(key), str(sidecar)), (qe_ref.get(key), qe_src)])
         if value is not None:
             reference[key], sources[key] = float(value), src
 
     if check_finite:
-        for p, a in ((in_path, x[..., 3:]), (out_path, y)):
-            bad = count_nonfinite(a)
+        for p, a in ((in_path, None if x is None else x[..., 3:]), (out_path, y)):
+            bad = 0 if a is None else count_nonfinite(a)
             if bad:
                 raise DataError(f"{p}: {bad} NaN/inf value(s) out of {a.size}. Regenerate the "
                                 "snapshot or drop it from the data directory.")
 
-    descriptors = x[..., 3:] if mmap else np.ascontiguousarray(x[..., 3:])
+    charges = _valence_charges(valence_charges, side, qe, atoms, directory, sources)
+    descriptors = None if x is None else (x[..., 3:] if mmap else np.ascontiguousarray(x[..., 3:]))
     return Snapshot(
         name=name, descriptors=descriptors, ldos=y, energy_grid=grid, voxel=vox, atoms=atoms,
-        temperature=float(temp), n_electrons=float(n_el), reference=reference, info=info,
-        path=directory / name, qe_output=qe,
+        temperature=float(temp), n_electrons=float(n_el), reference=reference, info=side.raw,
+        path=directory / name, qe_output=qe, valence_charges=charges,
         sources={k: v for k, v in sources.items() if v is not None},
     )

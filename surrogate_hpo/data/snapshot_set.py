@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 from ..physics.energy_grid import EnergyGrid
 from .errors import DataError
+from .fingerprint import files_fingerprint
 from .snapshot import Snapshot, load_snapshot
 
-__all__ = ["SnapshotSet", "discover_snapshots", "default_split", "SPLITS"]
+__all__ = ["Discovery", "SnapshotSet", "discover", "discover_snapshots", "default_split", "SPLITS"]
 
 SPLITS = ("train", "validation", "test")
 
@@ -22,14 +24,71 @@ def _natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
-def discover_snapshots(directory: str | Path) -> list[str]:
-    """Names of the snapshots in ``directory`` (every ``<name>.in.npy``), naturally sorted."""
+@dataclass
+class Discovery:
+    """Snapshot names of a folder, and the files that are not snapshots (with the reason)."""
+
+    names: list[str]
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    def note(self) -> str | None:
+        """One line on the files left out, or None."""
+        if not self.left_out:
+            return None
+        items = sorted(self.left_out.items())
+        shown = ", ".join(f"{f} ({why})" for f, why in items[:6])
+        more = f" and {len(items) - 6} more" if len(items) > 6 else ""
+        return f"left out (not snapshots of this data): {shown}{more}"
+
+
+_ARRAY_SUFFIXES = (".npy", ".h5", ".bp", ".npz")
+
+
+def discover(directory: str | Path, *, require_descriptors: bool = True) -> Discovery:
+    """Snapshots of ``directory``: every name with ``<name>.out.npy`` (LDOS) and, when
+    ``require_descriptors``, ``<name>.in.npy``; naturally sorted.
+
+    A ``<name>.out.npy`` whose ``<name>.in.npy`` is missing, a folder or a broken link is
+    an error (DataError naming it): it looks like a snapshot and must not vanish silently.
+    Descriptors without an LDOS (e.g. MALA's ``<name>_ACE.in.npy``) and other arrays
+    (``.dens.npy``, ``.dos.npy``, openPMD ``.h5``) are left out and listed.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory}: data directory not found. Set data.path=<directory with "
                         "<name>.in.npy / <name>.out.npy files>.")
-    names = [p.name[: -len(".in.npy")] for p in directory.glob("*.in.npy") if p.is_file()]
-    return sorted(names, key=_natural_key)
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as e:
+        raise DataError(f"{directory}: cannot list the folder ({e})") from None
+    ins = {p.name[: -len(".in.npy")]: p for p in entries if p.name.endswith(".in.npy")}
+    outs = {p.name[: -len(".out.npy")]: p for p in entries if p.name.endswith(".out.npy")}
+    bad = {p.name: ("a folder" if p.is_dir() else "a broken link or loop") for p in [*ins.values(), *outs.values()]
+           if not p.is_file()}
+    if bad:
+        raise DataError(f"{directory}: " + "; ".join(f"{n} is {why}" for n, why in sorted(bad.items()))
+                        + "; a snapshot's arrays must be files: replace or remove them")
+    left_out: dict[str, str] = {}
+    names = []
+    for name in outs:
+        if name in ins or not require_descriptors:
+            names.append(name)
+        else:
+            raise DataError(f"snapshot {name!r} in {directory}: {name}.out.npy (LDOS) has no {name}.in.npy "
+                            "(descriptors); add the descriptors or move the LDOS out of the folder")
+    for name, p in ins.items():
+        if name not in outs:
+            left_out[p.name] = "descriptors without an LDOS"
+    used = {f"{n}{suf}" for n in names for suf in (".in.npy", ".out.npy")}
+    for p in entries:
+        if p.name not in used and p.name not in left_out and p.name.endswith(_ARRAY_SUFFIXES):
+            left_out[p.name] = "not a .in.npy/.out.npy pair"
+    return Discovery(sorted(names, key=_natural_key), left_out)
+
+
+def discover_snapshots(directory: str | Path) -> list[str]:
+    """Names of the snapshots in ``directory`` (see :func:`discover`), naturally sorted."""
+    return discover(directory).names
 
 
 def default_split(names: Sequence[str], *, train: Sequence[str] | None = None,
@@ -99,6 +158,8 @@ class SnapshotSet:
                  test: Sequence[Snapshot], *, directory: Path | None = None) -> None:
         self.train, self.validation, self.test = list(train), list(validation), list(test)
         self.directory = directory
+        #: files of the folder that are not used, with the reason (see :func:`discover`)
+        self.left_out: dict[str, str] = {}
         for split in SPLITS:
             if not getattr(self, split):
                 raise DataError(f"the {split} split is empty; every split needs a snapshot.")
@@ -117,7 +178,9 @@ class SnapshotSet:
         temperature: float | None = None,
         n_electrons: float | None = None,
         voxel: Sequence[Sequence[float]] | None = None,
+        valence_charges: Mapping[str, float] | None = None,
         mmap: bool = True,
+        require_descriptors: bool = True,
     ) -> "SnapshotSet":
         """Load the snapshots of ``path`` and split them.
 
@@ -128,17 +191,22 @@ class SnapshotSet:
         snapshot's pw.x output is found next to its arrays (``<name>.pw.out``, ...).
         """
         directory = Path(path)
-        names = discover_snapshots(directory)
-        if not names:
-            raise DataError(f"{directory}: no <name>.in.npy files found. A snapshot is a pair "
-                            "<name>.in.npy (descriptors) + <name>.out.npy (LDOS).")
-        split = default_split(names, train=train, validation=validation, test=test)
+        found = discover(directory, require_descriptors=require_descriptors)
+        if not found.names:
+            raise DataError(f"{directory}: no snapshots found (a snapshot is a pair <name>.in.npy (descriptors) + "
+                            f"<name>.out.npy (LDOS)){'; ' + found.note() if found.note() else ''}.")
+        split = default_split(found.names, train=train, validation=validation, test=test)
         loaded = {
             s: [load_snapshot(directory / n, energy_grid=energy_grid, temperature=temperature,
-                              n_electrons=n_electrons, voxel=voxel, mmap=mmap) for n in split[s]]
+                              n_electrons=n_electrons, voxel=voxel, valence_charges=valence_charges, mmap=mmap,
+                              require_descriptors=require_descriptors) for n in split[s]]
             for s in SPLITS
         }
-        return cls(loaded["train"], loaded["validation"], loaded["test"], directory=directory)
+        unused = [n for n in found.names if not any(n in v for v in split.values())]
+        out = cls(loaded["train"], loaded["validation"], loaded["test"], directory=directory)
+        out.left_out = dict(found.left_out)
+        out.left_out.update({f"{n}.in/.out.npy": "not in data.train/validation/test" for n in unused})
+        return out
 
     def _check_consistent(self) -> None:
         ref = self.train[0]
@@ -201,7 +269,25 @@ class SnapshotSet:
                 rows.append(f"{split:<11}{s.name:<24}{'x'.join(map(str, s.grid_shape)):<16}"
                             f"{s.n_points:>9}{atoms!s:>7}{s.temperature:>9.1f}{s.n_electrons:>9.2f}"
                             + (f"{ef:>10.4f}" if ef is not None else f"{'-':>10}"))
-        return "\n".join([head, *rows])
+        note = self.left_out_note()
+        return "\n".join([head, *rows, *([note] if note else [])])
+
+    def left_out_note(self) -> str | None:
+        """One line on the folder's files that are not used (None if every file is)."""
+        return Discovery([], self.left_out).note()
+
+    def fingerprint(self) -> str:
+        """Digest of the snapshot files, split by split (:mod:`.fingerprint`)."""
+        pairs = []
+        for split, snaps in self.splits.items():
+            for s in snaps:
+                if s.path is None:
+                    continue
+                for suffix in (".in.npy", ".out.npy"):
+                    f = s.path.parent / f"{s.name}{suffix}"
+                    if f.is_file():
+                        pairs.append((f"{split}/{f.name}", f))
+        return files_fingerprint(pairs)
 
     def __repr__(self) -> str:
         return (f"SnapshotSet(train={self.names('train')}, validation={self.names('validation')}, "

@@ -9,15 +9,15 @@ concurrent Ray workers computing the same key at worst both compute it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..util.atomic import atomic_open
 from . import bispectrum as _bispectrum
 from .bispectrum import BispectrumSettings
 
@@ -63,8 +63,6 @@ def cached_bispectrum(
     Returns:
         ``(nx, ny, nz, 3 + F)`` array, coordinates first (as ``compute_bispectrum``).
     """
-    import dataclasses
-
     base = settings if settings is not None else BispectrumSettings()
     settings = dataclasses.replace(base, rcutfac=float(rcutfac), twojmax=int(twojmax))
     cache_dir = Path(cache_dir).expanduser()
@@ -75,13 +73,6 @@ def cached_bispectrum(
         except (OSError, ValueError):  # unreadable (e.g. disk trouble): recompute and overwrite
             pass
     arr = _bispectrum.compute_bispectrum(atoms, grid_shape, settings=settings, dtype=dtype)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=cache_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as fh:
+        np.save(fh, arr)
     return arr

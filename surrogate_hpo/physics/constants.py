@@ -14,5 +14,9 @@ HARTREE = 27.211386245988
 """Hartree energy in eV (CODATA 2018); 1 Ry = HARTREE / 2."""
 
 RYDBERG = HARTREE / 2.0
+"""Rydberg energy in eV."""
 
-__all__ = ["BOHR", "E2", "HARTREE", "K_B", "RYDBERG"]
+MEV_PER_EV = 1000.0
+"""meV in one eV (errors are reported in meV/atom)."""
+
+__all__ = ["BOHR", "E2", "HARTREE", "K_B", "MEV_PER_EV", "RYDBERG"]

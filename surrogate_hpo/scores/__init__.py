@@ -1,5 +1,7 @@
-"""Training-free scores of untrained networks (NASWOT; room for others)."""
+"""Training-free scores of untrained networks: one module per score, registered by name."""
 
+from surrogate_hpo.scores.base import Score, ScoreBatch, ScoreSettings
+from surrogate_hpo.scores.registry import SCORES, make_score
 from surrogate_hpo.scores.naswot import (
     DEFAULT_K,
     MALA_K,
@@ -15,6 +17,11 @@ from surrogate_hpo.scores.naswot import (
 )
 
 __all__ = [
+    "SCORES",
+    "Score",
+    "ScoreBatch",
+    "ScoreSettings",
+    "make_score",
     "DEFAULT_K",
     "MALA_K",
     "batch_jacobian",

@@ -1,31 +1,31 @@
-"""Ray Tune plug-ins, one module per search method.
+"""Search methods (:mod:`.methods`) and their Ray Tune plug-ins (:mod:`.tune`).
 
-A method module exposes ``run(ctx: StudyContext) -> MethodOutcome``; adding a method means
-adding its module here and a file in ``conf/method/``.
+:func:`make_method` turns the ``method`` and ``search_space`` config groups into a checked
+:class:`~.base.Method`; every problem is a ConfigError naming the key.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from typing import Any
 
-#: method name (``method.name`` in conf/method/*.yaml) -> module in this package
-METHODS: dict[str, str] = {
-    "naswot": "naswot",
-    "naswot_optimized": "naswot_optimized",
-    "direct": "direct",
-    "tpe": "tpe",
-    "tpe_naswot": "tpe_naswot",
-    "oat": "oat",
-    "acsd": "acsd",
-}
+from ..errors import ConfigError
+from .base import Method
+from .space import SearchSpace, parse_search_space
+
+__all__ = ["Method", "SearchSpace", "make_method", "method_names"]
 
 
-def get_method(name: str) -> ModuleType:
-    """Module implementing method ``name``; ValueError naming the known methods otherwise."""
+def method_names() -> list[str]:
+    from .methods import METHODS
+
+    return sorted(METHODS)
+
+
+def make_method(method: dict[str, Any], search_space: dict[str, Any]) -> Method:
+    """The method ``method['name']`` with its typed config, on the parsed search space."""
+    from .methods import METHODS
+
+    name = method.get("name")
     if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))} (method=<name>)")
-    return importlib.import_module(f"{__name__}.{METHODS[name]}")
-
-
-__all__ = ["METHODS", "get_method"]
+        raise ConfigError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))} (method=<name>)")
+    return METHODS[name].from_dict(method, parse_search_space(search_space))

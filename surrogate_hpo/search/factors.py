@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .space import Candidate, SearchSpace, SearchSpaceError
+from ..model import Architecture
+from .space import SearchSpace, SearchSpaceError
 
 ARCHITECTURE_PREFIXES = ("n_layers", "width_", "activation_")
 
@@ -66,24 +67,24 @@ def is_architecture_key(name: str) -> bool:
     return name == "n_layers" or name.startswith(("width_", "activation_"))
 
 
-def candidate_of(config: Mapping[str, Any], *, default: Candidate | None = None) -> Candidate:
+def candidate_of(config: Mapping[str, Any], *, default: Architecture | None = None) -> Architecture:
     """The network a flat config describes; keys it lacks come from ``default``."""
     if "n_layers" not in config:
         if default is None:
             raise KeyError("config has no 'n_layers' and no default network was given")
-        n = default.n_layers
+        n = default.n_hidden
     else:
         n = int(config["n_layers"])
     widths, acts = [], []
     for i in range(1, n + 1):
-        dw = default.widths[i - 1] if default is not None and i <= default.n_layers else None
-        da = default.activations[i - 1] if default is not None and i <= default.n_layers else None
+        dw = default.widths[i - 1] if default is not None and i <= default.n_hidden else None
+        da = default.activations[i - 1] if default is not None and i <= default.n_hidden else None
         w, a = config.get(f"width_{i}", dw), config.get(f"activation_{i}", da)
         if w is None or a is None:
             raise KeyError(f"config lacks width_{i}/activation_{i} for a {n}-layer network")
         widths.append(int(w))
         acts.append(str(a))
-    return Candidate(tuple(widths), tuple(acts))
+    return Architecture(widths, acts)
 
 
 def training_of(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,9 +92,9 @@ def training_of(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in config.items() if not is_architecture_key(k) and k != "seed"}
 
 
-def flat_config(candidate: Candidate, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def flat_config(candidate: Architecture, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Inverse of :func:`candidate_of` / :func:`training_of`."""
-    out: dict[str, Any] = {"n_layers": candidate.n_layers}
+    out: dict[str, Any] = {"n_layers": candidate.n_hidden}
     for i, (w, a) in enumerate(zip(candidate.widths, candidate.activations), start=1):
         out[f"width_{i}"], out[f"activation_{i}"] = w, a
     out.update(training or {})

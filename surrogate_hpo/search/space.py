@@ -13,42 +13,19 @@ Two parts:
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..errors import ConfigError
+from ..model import Architecture, TrainingConfig
 
 ACTIVATIONS = ("sigmoid", "relu", "leakyrelu", "tanh", "linear")
 DISTRIBUTIONS = ("categorical", "uniform", "loguniform", "int")
 
 
-class SearchSpaceError(ValueError):
+class SearchSpaceError(ConfigError):
     """The search-space configuration is unusable; the message names the key."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One architecture of the grid: hidden-layer widths and activations."""
-
-    widths: tuple[int, ...]
-    activations: tuple[str, ...]
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.widths)
-
-    def describe(self) -> str:
-        """Human-readable form, e.g. ``91-[128 tanh]-[64 relu]-70`` without the ends."""
-        return " -> ".join(f"{w} {a}" for w, a in zip(self.widths, self.activations))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"widths": list(self.widths), "activations": list(self.activations)}
-
-    def to_architecture(self) -> "Architecture":
-        """The network shape as :class:`surrogate_hpo.model.Architecture` (builds, counts parameters)."""
-        from ..model import Architecture
-
-        return Architecture.from_dict(self.to_dict())
 
 
 @dataclass(frozen=True)
@@ -82,14 +59,51 @@ class SearchSpace:
         per_layer = len(self.widths) * len(self.activations)
         return sum(per_layer**n for n in self.n_layers)
 
-    def candidates(self) -> list[Candidate]:
+    def candidates(self) -> list[Architecture]:
         """Every architecture of the grid, in a fixed order (layers, then lexicographic)."""
         pairs = list(itertools.product(self.widths, self.activations))
-        out: list[Candidate] = []
+        return [Architecture([p[0] for p in combo], [p[1] for p in combo])
+                for n in self.n_layers for combo in itertools.product(pairs, repeat=n)]
+
+    def candidate(self, index: int) -> Architecture:
+        """Architecture ``index`` of the grid order (the order of :meth:`candidates`)."""
+        if not 0 <= index < self.n_candidates:
+            raise IndexError(f"candidate {index} of a grid of {self.n_candidates}")
+        pairs = len(self.widths) * len(self.activations)
         for n in self.n_layers:
-            for combo in itertools.product(pairs, repeat=n):
-                out.append(Candidate(tuple(p[0] for p in combo), tuple(p[1] for p in combo)))
-        return out
+            block = pairs**n
+            if index < block:
+                digits = []
+                for _ in range(n):
+                    index, d = divmod(index, pairs)
+                    digits.append(d)
+                digits.reverse()  # itertools.product order: the first layer varies slowest
+                widths = [self.widths[d // len(self.activations)] for d in digits]
+                acts = [self.activations[d % len(self.activations)] for d in digits]
+                return Architecture(widths, acts)
+            index -= block
+        raise AssertionError("unreachable")
+
+    def index_of(self, architecture: Architecture) -> int:
+        """Position of ``architecture`` in the grid order (ValueError if it is not in the grid)."""
+        acts = list(self.activations)
+        pairs = len(self.widths) * len(acts)
+        offset = 0
+        for n in self.n_layers:
+            if n == architecture.n_hidden:
+                index = 0
+                for w, a in zip(architecture.widths, architecture.activations):
+                    if w not in self.widths or a not in acts:
+                        raise ValueError(f"{architecture.describe()} is not in the search space's grid")
+                    index = index * pairs + self.widths.index(w) * len(acts) + acts.index(a)
+                return offset + index
+            offset += pairs**n
+        raise ValueError(f"{architecture.describe()} has {architecture.n_hidden} layers; the grid has {self.n_layers}")
+
+    def iter_candidates(self, start: int = 0, stop: int | None = None) -> Iterator[Architecture]:
+        """Architectures ``start .. stop-1`` of the grid order, made one at a time."""
+        for i in range(start, self.n_candidates if stop is None else min(stop, self.n_candidates)):
+            yield self.candidate(i)
 
     def training_parameter(self, name: str) -> TrainingParameter:
         for p in self.training:
@@ -110,10 +124,42 @@ def _as_list(value: Any, key: str) -> list[Any]:
     return items
 
 
+_TRAINING_KEYS = sorted(f for f in TrainingConfig.__dataclass_fields__ if f not in ("seed", "device",
+                                                                                   "val_chunk_size"))
+_SPEC_KEYS = {"distribution", "values", "low", "high", "levels"}
+
+
+def _check_policy_values(name: str, values: Sequence[Any]) -> None:
+    """Every value must make a valid training policy (the trainer's own checks)."""
+    for v in values:
+        try:
+            TrainingConfig(**{name: v})
+        except (TypeError, ValueError) as e:
+            raise SearchSpaceError(f"search_space.training.{name}: value {v!r} cannot be used ({e})") from None
+
+
+def _ints(value: Any, key: str) -> tuple[int, ...]:
+    items = _as_list(value, key)
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v for v in items):
+        raise SearchSpaceError(f"search_space.{key} must be a list of integers, got {items}")
+    return tuple(int(v) for v in items)
+
+
 def _training_parameter(name: str, spec: Mapping[str, Any]) -> TrainingParameter:
     key = f"training.{name}"
+    if name not in _TRAINING_KEYS:
+        import difflib
+
+        near = difflib.get_close_matches(name, _TRAINING_KEYS, n=1)
+        raise SearchSpaceError(f"search_space.{key}: unknown training parameter"
+                               f"{f' (did you mean {near[0]}?)' if near else ''}; searchable: "
+                               f"{', '.join(_TRAINING_KEYS)}")
     if not isinstance(spec, Mapping):
         raise SearchSpaceError(f"search_space.{key} must be a mapping with 'distribution'")
+    extra = sorted(set(spec) - _SPEC_KEYS)
+    if extra:
+        raise SearchSpaceError(f"search_space.{key}.{extra[0]}: unknown key; a parameter takes "
+                               f"{', '.join(sorted(_SPEC_KEYS))}")
     dist = spec.get("distribution", "categorical")
     if dist not in DISTRIBUTIONS:
         raise SearchSpaceError(
@@ -121,6 +167,7 @@ def _training_parameter(name: str, spec: Mapping[str, Any]) -> TrainingParameter
         )
     if dist == "categorical":
         values = tuple(_as_list(spec.get("values"), f"{key}.values"))
+        _check_policy_values(name, values)
         return TrainingParameter(name, dist, values=values)
     low, high = spec.get("low"), spec.get("high")
     if low is None or high is None or not float(low) < float(high):
@@ -128,6 +175,7 @@ def _training_parameter(name: str, spec: Mapping[str, Any]) -> TrainingParameter
     if dist == "loguniform" and float(low) <= 0:
         raise SearchSpaceError(f"search_space.{key}: loguniform needs low > 0, got {low}")
     levels = tuple(_as_list(spec.get("levels"), f"{key}.levels"))
+    _check_policy_values(name, [float(low), float(high), *levels])
     for lv in levels:
         if not float(low) <= float(lv) <= float(high):
             raise SearchSpaceError(f"search_space.{key}.levels: {lv} lies outside [{low}, {high}]")
@@ -136,13 +184,20 @@ def _training_parameter(name: str, spec: Mapping[str, Any]) -> TrainingParameter
 
 def parse_search_space(cfg: Mapping[str, Any]) -> SearchSpace:
     """Build a :class:`SearchSpace` from a plain mapping (the Hydra ``search_space`` node)."""
+    extra = sorted(set(cfg) - {"architecture", "training"})
+    if extra:
+        raise SearchSpaceError(f"search_space.{extra[0]}: unknown key; the search space has architecture and training")
     arch = cfg.get("architecture")
     if not isinstance(arch, Mapping):
         raise SearchSpaceError("search_space.architecture is missing (n_layers, width, activation)")
-    n_layers = tuple(int(n) for n in _as_list(arch.get("n_layers"), "architecture.n_layers"))
+    extra = sorted(set(arch) - {"n_layers", "width", "activation"})
+    if extra:
+        raise SearchSpaceError(f"search_space.architecture.{extra[0]}: unknown key; the architecture has "
+                               "n_layers, width, activation")
+    n_layers = _ints(arch.get("n_layers"), "architecture.n_layers")
     if any(n < 1 for n in n_layers):
         raise SearchSpaceError(f"search_space.architecture.n_layers must be >= 1, got {n_layers}")
-    widths = tuple(int(w) for w in _as_list(arch.get("width"), "architecture.width"))
+    widths = _ints(arch.get("width"), "architecture.width")
     if any(w < 1 for w in widths):
         raise SearchSpaceError(f"search_space.architecture.width must be >= 1, got {widths}")
     acts = tuple(str(a).lower() for a in _as_list(arch.get("activation"), "architecture.activation"))
@@ -155,11 +210,3 @@ def parse_search_space(cfg: Mapping[str, Any]) -> SearchSpace:
         _training_parameter(str(name), spec) for name, spec in (cfg.get("training") or {}).items()
     )
     return SearchSpace(n_layers, widths, acts, training)
-
-
-def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
-    """Split ``range(n_items)`` into consecutive ``[start, stop)`` chunks of ``chunk_size``."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {chunk_size}")
-    n_chunks = math.ceil(n_items / chunk_size)
-    return [(i * chunk_size, min((i + 1) * chunk_size, n_items)) for i in range(n_chunks)]

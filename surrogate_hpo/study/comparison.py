@@ -17,7 +17,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from .results import atomic_write_text, write_json
+from ..util.atomic import atomic_write_text, write_json
 
 
 def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:

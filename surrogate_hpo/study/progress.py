@@ -21,6 +21,7 @@ class ProgressPrinter(Callback):
         mode: ``"max"`` or ``"min"``.
         unit: what a trial is, for the line (``"trials"``, ``"candidates"``).
         count_of: items a finished trial accounts for (e.g. candidates in a chunk).
+        already: trials (and items) finished before this run (a resumed stage).
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class ProgressPrinter(Callback):
         stream: TextIO | None = None,
         tally_of: Callable[[dict[str, Any]], str | None] | None = None,
         total_is_bound: bool = False,
+        already: int = 0,
     ) -> None:
         self.stage, self.total, self.mode, self.unit = stage, total, mode, unit
         self.best_of, self.count_of = best_of, count_of
@@ -44,7 +46,8 @@ class ProgressPrinter(Callback):
         self.min_interval_s, self.stream = min_interval_s, stream
         self.tally_of, self.total_is_bound = tally_of, total_is_bound
         self.tally: dict[str, int] = {}
-        self.done = self.items = self.failed = 0
+        self.done = self.items = already  # trials (items) a resumed stage had finished before
+        self.failed = 0
         self.best: tuple[float, str] | None = None
         self.t0 = time.monotonic()
         self._last = 0.0

@@ -1,44 +1,63 @@
-"""The end-of-study summary: a short table on the console, summary.json and summary.md."""
+"""The end-of-study summary: a short table on the console, ``summary.json`` and ``summary.md``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .results import atomic_write_text, write_json
+from ..util.atomic import atomic_write_text, write_json
+
+__all__ = ["summary_lines", "write_summary"]
+
+#: method details kept in summary.json but not printed (paths, long tables)
+_QUIET = ("trials_csv", "plot", "settings_table", "selection", "cache_dir", "analysis", "effects_plot", "rounds")
 
 
-def _pm(stat: dict[str, float] | None) -> str:
+def _pm(stat: dict[str, Any] | None) -> str:
     if not stat or not stat.get("n"):
         return "n/a"
-    return f"{stat['mean']:.2f} ± {stat['std']:.2f} (min {stat['min']:.2f}, max {stat['max']:.2f}, {stat['n']} seeds)"
+    return (f"{stat['mean']:.2f} ± {stat['std']:.2f} (min {stat['min']:.2f}, max {stat['max']:.2f}, "
+            f"{stat['n']} seeds)")
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:
-    fe = s["final_evaluation"]
+    """The console table of a summary dict."""
+    lines = [f"Study '{s['study_name']}' (method {s['method']})  ->  {s['study_dir']}",
+             f"  data            {s['data']}"]
+    chosen = s.get("chosen") or {}
+    if "architecture" in chosen:
+        lines.append(f"  chosen network  {chosen['n_in']} -> {chosen['architecture']} -> {chosen['n_out']}"
+                     f"   ({chosen['n_parameters']} parameters)")
+    if s.get("descriptors"):
+        d = s["descriptors"]
+        lines.append(f"  descriptors     bispectrum rcutfac {d['rcutfac']:g} Å, twojmax {d['twojmax']} "
+                     f"({d.get('n_features', '?')} components)")
+    for key, value in (s.get("method_details") or {}).items():
+        if key in _QUIET or isinstance(value, (dict, list)):
+            continue
+        lines.append(f"  {key:<15} {value:.4g}" if isinstance(value, float) else f"  {key:<15} {value}")
+    for line in (s.get("method_details") or {}).get("settings_table") or []:
+        lines.append(line)
+    fe = s.get("final_evaluation")
+    if fe:
+        total = _pm(fe.get("test_total_free_energy_mae_mev_per_atom"))
+        if total == "n/a" and fe.get("test_total_free_energy_missing"):
+            total = f"n/a: {fe['test_total_free_energy_missing']}"
+        lines += [
+            f"  test band-energy MAE        {_pm(fe.get('test_band_energy_mae_mev_per_atom'))} meV/atom",
+            f"  test total-free-energy MAE  {total}" + (" meV/atom" if not total.startswith("n/a") else ""),
+            f"  saved model     seed {fe.get('saved_seed')} (lowest validation band-energy MAE)",
+        ]
     comp = s["compute"]
-    lines = [
-        f"Study '{s['study_name']}' (method {s['method']})  ->  {s['study_dir']}",
-        f"  data            {s['data']}",
-        f"  chosen network  {s['chosen']['n_in']} -> {s['chosen']['architecture']} -> {s['chosen']['n_out']}"
-        f"   ({s['chosen']['n_parameters']} parameters)",
-    ]
-    for key, value in s.get("method_details", {}).items():
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        if key not in ("trials_csv", "plot", "first_trial_start_seconds", "after_last_trial_seconds"):
-            lines.append(f"  {key:<15} {value}")
-    lines += [
-        f"  test band-energy MAE        {_pm(fe.get('test_band_energy_mae_mev_per_atom'))} meV/atom",
-        f"  test total-free-energy MAE  {_pm(fe.get('test_total_free_energy_mae_mev_per_atom'))} meV/atom",
-        f"  compute         {comp['cpu_seconds'] / 3600:.3f} CPU-h, {comp['gpu_seconds'] / 3600:.3f} GPU-h"
-        f"   wall {s['wall_seconds']:.0f} s",
-    ]
+    lines.append(f"  compute         {comp['cpu_seconds'] / 3600:.3f} CPU-h, {comp['gpu_seconds'] / 3600:.3f} GPU-h"
+                 f"   wall {s['wall_seconds']:.0f} s")
+    for w in s.get("warnings") or []:
+        lines.append(f"  warning         {w}")
     return lines
 
 
 def write_summary(study_dir: Path, summary: dict[str, Any]) -> str:
-    """Write summary.json and summary.md; return the console text."""
+    """Write summary.json (strict JSON: no NaN) and summary.md; return the console text."""
     text = "\n".join(summary_lines(summary))
     write_json(study_dir / "summary.json", summary)
     atomic_write_text(study_dir / "summary.md", "```\n" + text + "\n```\n")

@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from surrogate_hpo.data.generate.qe import BOHR_TO_ANGSTROM, KB_EV, RY_TO_EV, QEError, QESettings, run_qe
+from surrogate_hpo.data.generate.qe import QEError, QESettings, run_qe
+from surrogate_hpo.physics.constants import BOHR, K_B, RYDBERG
 from surrogate_hpo.physics.energy_grid import EnergyGrid
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 #: multiply an LDOS in 1/(Ry·bohr³) by this to get 1/(eV·Å³)
-LDOS_RY_BOHR3_TO_EV_ANG3 = 1.0 / (RY_TO_EV * BOHR_TO_ANGSTROM**3)
+LDOS_RY_BOHR3_TO_EV_ANG3 = 1.0 / (RYDBERG * BOHR**3)
 
 
 @dataclass
@@ -159,7 +160,7 @@ def run_ldos(
 def electrons_from_ldos(ldos: np.ndarray, grid: EnergyGrid, *, voxel_volume: float,
                         fermi_energy: float, temperature: float) -> float:
     """Sanity check: ``sum_r sum_E LDOS f(E) dE dV`` (rectangle rule; the physics module has the exact one)."""
-    x = (grid.values - fermi_energy) / (KB_EV * temperature)
+    x = (grid.values - fermi_energy) / (K_B * temperature)
     f = 0.5 * (1.0 - np.tanh(0.5 * x))
     dos = ldos.reshape(-1, ldos.shape[-1]).sum(axis=0, dtype=np.float64) * voxel_volume
     return float(np.sum(dos * f) * grid.spacing)

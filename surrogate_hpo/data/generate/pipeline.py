@@ -37,7 +37,7 @@ from surrogate_hpo.data.generate.qe import (
 )
 from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 
-__all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict", "atoms_from_dict"]
+__all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,6 @@ def atoms_to_dict(atoms) -> dict[str, Any]:
         "cell": np.asarray(atoms.cell[:], dtype=float).tolist(),
         "pbc": [bool(p) for p in atoms.pbc],
     }
-
-
-def atoms_from_dict(d: Mapping[str, Any]):
-    import ase
-
-    return ase.Atoms(symbols=d["symbols"], positions=d["positions"], cell=d["cell"], pbc=d.get("pbc", True))
 
 
 def _versions() -> dict[str, str]:

@@ -18,11 +18,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...physics.constants import HARTREE, K_B, RYDBERG
+from ..qe_output import parse_pw_text
+
 __all__ = [
-    "RY_TO_EV",
-    "HA_TO_EV",
-    "BOHR_TO_ANGSTROM",
-    "KB_EV",
     "QEError",
     "QESettings",
     "default_pseudo_dir",
@@ -34,11 +33,6 @@ __all__ = [
     "band_energy",
 ]
 
-# QE's own constants (Modules/constants.f90), so values round-trip exactly.
-HA_TO_EV = 27.211386245988
-RY_TO_EV = HA_TO_EV / 2.0
-BOHR_TO_ANGSTROM = 0.529177210903
-KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K
 
 
 class QEError(RuntimeError):
@@ -94,7 +88,7 @@ class QESettings:
 
 def fermi_dirac_degauss_ry(temperature: float) -> float:
     """k_B T in Ry: QE's ``degauss`` for ``smearing='fd'`` at ``temperature`` (K)."""
-    return KB_EV * float(temperature) / RY_TO_EV
+    return K_B * float(temperature) / RYDBERG
 
 
 def write_pw_input(
@@ -243,36 +237,14 @@ def run_qe(
     return out
 
 
-_ENERGY_PATTERNS = {
-    "total": r"^!\s+total energy\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "one_electron": r"one-electron contribution\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "hartree": r"hartree contribution\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "xc": r"xc contribution\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "ewald": r"ewald contribution\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "smearing": r"smearing contrib\. \(-TS\)\s+=\s+(-?\d+\.\d+)\s+Ry",
-    "internal_energy": r"internal energy E=F\+TS\s+=\s+(-?\d+\.\d+)\s+Ry",
-}
-
-
 def parse_pw_output(text: str) -> dict[str, Any]:
-    """Energies (eV), Fermi energy (eV), FFT grid and version from a ``pw.x`` output."""
-    terms: dict[str, float | None] = {}
-    for key, pat in _ENERGY_PATTERNS.items():
-        found = re.findall(pat, text, re.M)
-        terms[key] = float(found[-1]) * RY_TO_EV if found else None
-    if terms["total"] is None:
+    """Energies (eV), Fermi energy (eV), FFT grid and version from a ``pw.x`` output
+    (:func:`surrogate_hpo.data.qe_output.parse_pw_text`); QEError when the SCF did not finish."""
+    parsed = parse_pw_text(text)
+    if parsed["energies"]["total"] is None:
         raise QEError("no '!    total energy' line in the pw.x output (SCF did not finish?)")
-    fermi = re.findall(r"the Fermi energy is\s+(-?\d+\.\d+)\s+ev", text)
-    fft = re.findall(r"FFT dimensions:\s*\(\s*(\d+),\s*(\d+),\s*(\d+)\)", text)
-    version = re.search(r"Program PWSCF (v\.\S+)", text)
-    iters = re.findall(r"convergence has been achieved in\s+(\d+)\s+iterations", text)
-    return {
-        "energies": terms,
-        "fermi_energy": float(fermi[-1]) if fermi else None,
-        "fft_grid": [int(x) for x in fft[0]] if fft else None,
-        "version": version.group(1) if version else None,
-        "scf_iterations": int(iters[-1]) if iters else None,
-    }
+    parsed["fft_grid"] = list(parsed["fft_grid"]) if parsed["fft_grid"] else None
+    return parsed
 
 
 def parse_pw_xml(path: Path) -> dict[str, Any]:
@@ -282,7 +254,7 @@ def parse_pw_xml(path: Path) -> dict[str, Any]:
     if not ks:
         raise QEError(f"no ks_energies in {path}")
     weights = np.array([float(k.find("k_point").attrib["weight"]) for k in ks])
-    eig = np.array([[float(x) for x in k.find("eigenvalues").text.split()] for k in ks]) * HA_TO_EV
+    eig = np.array([[float(x) for x in k.find("eigenvalues").text.split()] for k in ks]) * HARTREE
     occ = np.array([[float(x) for x in k.find("occupations").text.split()] for k in ks])
     fermi = root.find(".//band_structure/fermi_energy")
     nelec = root.find(".//band_structure/nelec")
@@ -291,7 +263,7 @@ def parse_pw_xml(path: Path) -> dict[str, Any]:
         "weights": weights,
         "eigenvalues": eig,
         "occupations": occ,
-        "fermi_energy": float(fermi.text) * HA_TO_EV if fermi is not None else None,
+        "fermi_energy": float(fermi.text) * HARTREE if fermi is not None else None,
         "nelec": float(nelec.text) if nelec is not None else None,
         "fft_grid": [int(fft.attrib[f"nr{i}"]) for i in (1, 2, 3)] if fft is not None else None,
         "n_kpoints": len(ks),

@@ -12,7 +12,6 @@ from surrogate_hpo.data.generate.ldos import (
     write_pp_input,
 )
 from surrogate_hpo.data.generate.qe import (
-    RY_TO_EV,
     QEError,
     QESettings,
     _qe_error_text,
@@ -20,6 +19,7 @@ from surrogate_hpo.data.generate.qe import (
     parse_pw_output,
     write_pw_input,
 )
+from surrogate_hpo.physics.constants import RYDBERG as RY_TO_EV
 from surrogate_hpo.physics.energy_grid import EnergyGrid
 
 PW_OUT = """
@@ -44,6 +44,7 @@ def test_parse_pw_output_converts_to_ev():
     assert e["smearing"] == pytest.approx(-0.00045275 * RY_TO_EV)
     assert e["total"] == pytest.approx(e["internal_energy"] + e["smearing"], abs=1e-6)
     assert set(e) == {"total", "one_electron", "hartree", "xc", "ewald", "smearing", "internal_energy"}
+    assert e["ewald"] == pytest.approx(-21.56320044 * RY_TO_EV)
     assert p["fft_grid"] == [24, 24, 20]
     assert p["fermi_energy"] == 7.4581 and p["scf_iterations"] == 7 and p["version"] == "v.6.7MaX"
     with pytest.raises(QEError, match="total energy"):

@@ -1,0 +1,76 @@
+"""``surrogate-hpo``: compose the config, run the study, print the summary.
+
+Exit codes: 0 done, 2 a config or data error (one line on stderr, before any compute),
+130/143 stopped by SIGINT/SIGTERM (finished trials kept; ``resume=true`` continues).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from . import CONF_DIR
+
+_STARTED = time.perf_counter()
+_state = {"task_started": False}
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _task(cfg: DictConfig) -> float:
+    """Run one study; return the mean test band-energy MAE (meV/atom) for Hydra sweeps."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf.errors import MissingMandatoryValue
+
+    from ..errors import SurrogateHpoError
+    from ..study import interrupt
+
+    _state["task_started"] = True
+    interrupt.install()
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        from ..experiment import run_study
+
+        summary = run_study(plain, Path(HydraConfig.get().runtime.output_dir), started=_STARTED)
+    except MissingMandatoryValue as e:
+        print(f"surrogate-hpo: config error: {e.full_key} is required (add {e.full_key}=... to the command)",
+              file=sys.stderr)
+        sys.exit(2)
+    except SurrogateHpoError as e:
+        print(f"surrogate-hpo: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(2)
+    except interrupt.StudyInterrupted as e:
+        print(f"surrogate-hpo: {e}; every finished trial is saved in the study folder. Continue with the same "
+              "command and resume=true", file=sys.stderr)
+        _shutdown_ray()
+        sys.exit(e.exit_code)
+    value = summary.get("objective")
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def _shutdown_ray() -> None:
+    try:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+    except Exception:  # pragma: no cover - best effort on the way out
+        pass
+
+
+def main() -> None:
+    """Console script. A config Hydra cannot compose (an unknown key, a missing option) exits 2."""
+    try:
+        _task()
+    except SystemExit as e:
+        if e.code == 1 and not _state["task_started"]:
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

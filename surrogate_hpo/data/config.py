@@ -1,0 +1,61 @@
+"""The ``data`` config group, typed (``conf/data/*.yaml`` holds the values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ConfigError
+from ..util.typed_config import spec
+
+__all__ = ["DataConfig", "EnergyGridOverride"]
+
+ScalerKind = Literal["none", "standard", "minmax", "feature-wise-standard", "feature-wise-minmax"]
+
+
+@dataclass
+class EnergyGridOverride:
+    """Energy grid of the LDOS (eV) where the sidecars lack it; ``null`` keys come from the sidecars."""
+
+    offset: float | None = None
+    spacing: float | None = spec(gt=0, default=None)
+    n: int | None = spec(ge=2, default=None)
+
+    def given(self) -> dict[str, float]:
+        return {k: v for k, v in (("offset", self.offset), ("spacing", self.spacing), ("n", self.n)) if v is not None}
+
+
+@dataclass
+class DataConfig:
+    """Which snapshots a study reads, how they are split and scaled, and how rows reach trials."""
+
+    kind: Literal["sample", "mala_dir"]
+    path: str | None
+    train: list[str] | None
+    validation: list[str] | None
+    test: list[str] | None
+    energy_grid: EnergyGridOverride | None
+    temperature: float | None = spec(gt=0)
+    n_electrons: float | None = spec(gt=0)
+    voxel: list[list[float]] | None
+    valence_charges: dict[str, float] | None
+    input_scaling: ScalerKind
+    output_scaling: ScalerKind
+    max_train_points_per_snapshot: int | None = spec(ge=1)
+    streaming: Literal["auto"] | bool
+    streaming_threshold_gb: float = spec(gt=0)
+    shards: str | None
+    shuffle_buffer: int | Literal["auto"] | None = spec(ge=1)
+    prefetch_batches: int = spec(ge=1)
+
+    def check(self) -> None:
+        if self.kind == "mala_dir" and self.path in (None, "", "???"):
+            raise ConfigError("data.path is required for data=mala_dir: add data.path=/folder/of/snapshots")
+        if self.voxel is not None and (len(self.voxel) != 3 or any(len(r) != 3 for r in self.voxel)):
+            raise ConfigError(f"data.voxel must be 3x3 (Å, one grid step per row), got {self.voxel}")
+
+    @property
+    def energy_grid_given(self) -> dict[str, float] | None:
+        """The energy-grid keys set in config (None when none is)."""
+        given = self.energy_grid.given() if self.energy_grid is not None else {}
+        return given or None

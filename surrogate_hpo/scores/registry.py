@@ -1,0 +1,19 @@
+"""Training-free scores by the names configs use (``method.score=<name>``)."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .base import Score, ScoreSettings
+from .naswot_score import Naswot
+
+__all__ = ["SCORES", "make_score"]
+
+#: name -> score class; every registered score runs with ``surrogate-hpo method=naswot method.score=<name>``
+SCORES: dict[str, type[Score]] = {cls.name: cls for cls in (Naswot,)}
+
+
+def make_score(name: str, settings: ScoreSettings) -> Score:
+    """The score ``name`` (ConfigError listing the known names otherwise)."""
+    if name not in SCORES:
+        raise ConfigError(f"method.score={name!r} is unknown; choose one of {', '.join(sorted(SCORES))}")
+    return SCORES[name](settings)

@@ -1,0 +1,208 @@
+"""Method ``naswot``: score every architecture of the grid without training; train the best.
+
+One Tune trial scores a range of grid candidates (``method.candidates_per_trial``) on the
+study's scoring batch and reports every score at once; the table writer expands it into
+one row per candidate. Few, large trials keep Tune's per-trial cost (~0.1 s) well below
+the scoring time. A resumed study scores only the candidates missing from
+``naswot_trials.parquet``. The fixed policy of ``training`` trains the chosen network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ray import tune
+
+from ...model import Architecture
+from ...study.context import Outcome, StudyContext
+from ...study.plots import plot_naswot_scores
+from ...study.progress import ProgressPrinter
+from ...study.ray_runtime import trial_gpu_ids
+from ...study.trials_table import OK, TableWriter, TrialsTable, compute_of_rows
+from ...study.tune_stage import run_stage
+from ...util.chunks import chunk_bounds
+from ..base import Method, ScoringConfig
+from ..scoring import Scoring, make_scoring
+from ..space import SearchSpace
+
+__all__ = ["Naswot", "NaswotConfig", "candidates_per_trial", "score_range", "scoring_trial"]
+
+STAGE = "naswot"
+#: most candidates one trial scores (a few seconds), so progress lines keep coming
+MAX_PER_TRIAL = 2000
+
+
+@dataclass
+class NaswotConfig(ScoringConfig):
+    name: Literal["naswot", "naswot_optimized"]
+    direction: Literal["max", "min"]
+    candidates_per_trial: int | Literal["auto"]
+    device: Literal["auto", "cpu", "cuda"]
+
+
+def score_range(space: SearchSpace, scoring: Scoring, start: int, stop: int) -> list[dict[str, Any]]:
+    """Scores of grid candidates ``start .. stop-1`` (no Tune): one dict per candidate."""
+    rows = []
+    for index in range(start, stop):
+        value, seconds = scoring(space.candidate(index), index)
+        rows.append({"candidate_id": index, "score": value, "seconds": seconds})
+    return rows
+
+
+def scoring_trial(config: dict[str, Any], *, space: SearchSpace, scoring: Scoring, threads: int,
+                  device: str = "auto") -> None:
+    """Tune trial: score the candidates of ``config['ranges']`` (``[[start, stop], ...]``);
+    ``device="auto"``: the trial's GPU when Ray gave it one, else the CPU."""
+    import torch
+
+    from ...model import resolve_device
+
+    torch.set_num_threads(max(1, threads))
+    dev = resolve_device(device)
+    scoring = scoring.on(str(dev))
+    started_at, t0 = time.time(), time.perf_counter()
+    rows = [r for a, b in config["ranges"] for r in score_range(space, scoring, int(a), int(b))]
+    tune.report({
+        "candidates_json": json.dumps(rows),  # a string: Tune's loggers take no nested lists
+        "n_candidates": len(rows),
+        "scoring_seconds": time.perf_counter() - t0,
+        "started_at": started_at,  # unix seconds: lets benchmarks split Tune's overhead
+        "finished_at": time.time(),
+        "device": str(dev),
+        "gpu_ids": ",".join(trial_gpu_ids()),
+    })
+
+
+def _scored(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(result.get("candidates_json") or "[]")
+
+
+def _rows_of(space: SearchSpace, n_in: int, n_out: int):
+    def rows_of(trial: Any) -> list[dict[str, Any]]:
+        rows = []
+        for r in _scored(trial.last_result or {}):
+            c = space.candidate(int(r["candidate_id"]))
+            finite = math.isfinite(float(r["score"]))
+            rows.append({"candidate_id": int(r["candidate_id"]), "n_layers": c.n_hidden, "widths": list(c.widths),
+                         "activations": list(c.activations), "architecture": c.describe(),
+                         "n_parameters": c.n_parameters(n_in, n_out), "score": r["score"] if finite else None,
+                         "seconds": r["seconds"], "trial_id": trial.trial_id, "status": OK if finite else "error"})
+        if not rows and trial.status == "ERROR":
+            rows.append({"candidate_id": -int(time.time() * 1000), "trial_id": trial.trial_id, "status": "error",
+                         "error": str(getattr(trial, "error_file", ""))})
+        return rows
+
+    return rows_of
+
+
+def candidates_per_trial(setting: int | str, n_candidates: int, slots: int) -> int:
+    """Chunk size: an int as given, or ``auto``: one trial per concurrent trial slot, at most
+    :data:`MAX_PER_TRIAL` candidates each (a score costs ~1.5 ms, a Tune trial ~0.1-0.3 s)."""
+    if setting != "auto":
+        return max(1, int(setting))
+    return max(1, min(MAX_PER_TRIAL, -(-n_candidates // max(1, slots))))
+
+
+def _missing_ranges(todo: list[int], size: int) -> list[list[list[int]]]:
+    """Consecutive runs of the indices in ``todo``, packed into trials of at most ``size`` candidates."""
+    trials: list[list[list[int]]] = []
+    current: list[list[int]] = []
+    count = 0
+    runs: list[list[int]] = []
+    for i in todo:
+        if runs and runs[-1][1] == i:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([i, i + 1])
+    for a, b in runs:
+        for lo, hi in chunk_bounds(b - a, size):
+            lo, hi = a + lo, a + hi
+            while lo < hi:
+                take = min(hi - lo, size - count)
+                current.append([lo, lo + take])
+                count += take
+                lo += take
+                if count == size:
+                    trials.append(current)
+                    current, count = [], 0
+    if current:
+        trials.append(current)
+    return trials
+
+
+def _slots(study: StudyContext) -> int:
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 1.0)) if ray.is_initialized() else 1.0
+    slots = max(1, int(cpus // max(study.cluster.cpus_per_trial, 1e-9)))
+    return min(slots, study.cluster.max_concurrent_trials or slots)
+
+
+def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture, dict[str, Any], dict[str, float]]:
+    """Score every candidate of the grid not yet in the table; ``(best, details, compute)``."""
+    data = study.require_data()
+    space = study.space
+    scoring = make_scoring(config, data, study.seed)
+    table = TrialsTable(study.study_dir, STAGE, key=("candidate_id",), metric="score", mode=config.direction)
+    scored = {int(r["candidate_id"]) for r in table.rows if r.get("status") == OK}
+    todo = [i for i in range(space.n_candidates) if i not in scored]
+    size = candidates_per_trial(config.candidates_per_trial, len(todo), _slots(study))
+    trials = _missing_ranges(todo, size)
+    progress = ProgressPrinter(
+        STAGE, len(trials), unit="candidates", total_items=space.n_candidates, mode=config.direction,
+        count_of=lambda r: int(r.get("n_candidates", 0)), already=0,
+        best_of=lambda r: _best_in(r, space, config.direction),
+    )
+    progress.items = len(scored)
+    print(f"[naswot] scoring {len(todo)} of {space.n_candidates} architectures in {len(trials)} trials with "
+          f"{scoring.describe()}" + (f" ({len(scored)} already scored)" if scored else ""), flush=True)
+    t0 = time.perf_counter()
+    if trials:
+        trainable = tune.with_parameters(scoring_trial, space=space, scoring=scoring, device=config.device,
+                                         threads=max(1, int(study.cluster.cpus_per_trial)))
+        run_stage(trainable, stage=STAGE, storage=study.tune_dir(), cluster=study.cluster,
+                  param_space={"ranges": tune.grid_search(trials)},
+                  callbacks=[TableWriter(table, _rows_of(space, data.n_features, data.n_energies)), progress])
+    wall = time.perf_counter() - t0
+    best = table.best()
+    if best is None:
+        raise RuntimeError(f"no candidate was scored; see {study.tune_dir() / STAGE}")
+    chosen = space.candidate(int(best["candidate_id"]))
+    plot = plot_naswot_scores(table.frame(), study.study_dir / "naswot_scores.png", chosen_id=int(best["candidate_id"]))
+    ok = table.ok_rows()
+    details = {
+        "n_candidates": space.n_candidates,
+        "n_scored": len(ok),
+        "scoring": scoring.describe(),
+        "best_score": float(best["score"]),
+        "search_wall_seconds": wall,
+        "scoring_seconds": float(sum(float(r.get("seconds", 0.0)) for r in ok)),
+        "trials_csv": str(table.csv_path),
+        "plot": str(plot),
+    }
+    return chosen, details, compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
+
+
+def _best_in(result: dict[str, Any], space: SearchSpace, direction: str) -> tuple[float, str] | None:
+    rows = [r for r in _scored(result) if math.isfinite(float(r["score"]))]
+    if not rows:
+        return None
+    r = (max if direction == "max" else min)(rows, key=lambda r: r["score"])
+    return float(r["score"]), space.candidate(int(r["candidate_id"])).describe()
+
+
+class Naswot(Method[NaswotConfig]):
+    name = "naswot"
+    config_type = NaswotConfig
+
+    def describe(self) -> str:
+        return f"{self.config.score} over {self.space.n_candidates} architectures, no training"
+
+    def run(self, study: StudyContext) -> Outcome:
+        chosen, details, compute = score_grid(study, self.config)
+        return Outcome(architecture=chosen, training={}, objective=details["best_score"], details=details,
+                       compute=compute)

@@ -1,0 +1,67 @@
+"""The one place a study's training-free scoring is set up: score, batch, seeds.
+
+Every method that scores untrained networks (``naswot``, ``naswot_optimized``,
+``tpe_naswot``) builds a :class:`Scoring` here, so a network gets the same score in each:
+the same batch (``method.batch_size`` training rows drawn with the study seed), the same
+settings and the same initialisation seed (the study seed and the network's index in the
+architecture grid).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..data.prepared import PreparedData
+from ..model import Architecture
+from ..scores import ScoreBatch, ScoreSettings, make_score
+from .base import ScoringConfig
+
+__all__ = ["Scoring", "init_seed", "make_scoring"]
+
+
+def init_seed(study_seed: int, index: int) -> int:
+    """Initialisation seed of grid candidate ``index`` (independent of how the grid is chunked)."""
+    return study_seed * 1_000_003 + index
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A score with its settings and batch (picklable: it travels to the trials)."""
+
+    score_name: str
+    settings: ScoreSettings
+    batch: ScoreBatch
+    study_seed: int
+
+    def __call__(self, architecture: Architecture, index: int) -> tuple[float, float]:
+        """``(score, seconds)`` of grid candidate ``index``."""
+        score = make_score(self.score_name, self.settings)
+        t0 = time.perf_counter()
+        value = score(architecture, self.batch, seed=init_seed(self.study_seed, index))
+        return float(value), time.perf_counter() - t0
+
+    def on(self, device: str) -> "Scoring":
+        """The same scoring computed on ``device``."""
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, device=device))
+
+    def describe(self) -> str:
+        return (f"{self.score_name} (T={self.settings.n_inits} inits, batch {self.batch.x.shape[0]} points, "
+                f"k={self.settings.k:g})")
+
+
+def make_scoring(config: ScoringConfig, data: PreparedData, seed: int,
+                 log: Callable[[str], None] = print) -> Scoring:
+    """The study's scoring: ``method.batch_size`` rows, at most F (the correlation matrix of
+    NASWOT has rank <= F; a larger batch only adds zero eigenvalues); said when clipped."""
+    make_score(config.score, ScoreSettings())  # unknown name -> ConfigError now
+    size = config.batch_size
+    if size > data.n_features:
+        log(f"[scoring] method.batch_size={size} > {data.n_features} descriptors: using {data.n_features} points "
+            "(the Jacobian correlation matrix has rank <= F)")
+        size = data.n_features
+    x, y = data.score_rows(size, seed)
+    return Scoring(config.score, ScoreSettings(n_inits=config.n_inits, k=config.k),
+                   ScoreBatch(x=x, y=y, n_outputs=data.n_energies), seed)

@@ -1,0 +1,137 @@
+"""Ray start-up and per-trial resources (the ``cluster`` group).
+
+A local study starts a private Ray with token authentication on and a fresh random token
+(``RAY_AUTH_TOKEN``, in this process's environment only): Ray binds its ports on every
+interface (it resolves loopback to the node's address), so the token is what keeps other
+machines and users out. A cluster keeps its own authentication (``~/.ray/auth_token`` or
+``RAY_AUTH_TOKEN`` set by whoever starts the study). GPU and CPU requests are checked
+before Ray starts (local) or right after connecting (cluster).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError
+from .config import ClusterConfig
+
+__all__ = ["alive_node_resources", "check_cluster", "check_cluster_can_host", "local_gpu_count", "start_ray",
+           "trial_gpu_ids", "trial_resources"]
+
+
+def local_gpu_count() -> int:
+    """Number of CUDA devices torch sees on this machine (0 without CUDA)."""
+    try:
+        import torch
+
+        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+    except Exception:  # pragma: no cover - torch import problems surface elsewhere
+        return 0
+
+
+def trial_gpu_ids() -> list[str]:
+    """IDs of the GPUs Ray assigned to the calling trial or task (empty outside Ray or without GPUs)."""
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return []
+        return [str(g) for g in ray.get_runtime_context().get_accelerator_ids().get("GPU", [])]
+    except Exception:  # pragma: no cover - outside a Ray worker
+        return []
+
+
+def trial_resources(cluster: ClusterConfig) -> dict[str, float]:
+    """``{"cpu": ..., "gpu": ...}`` for one trial."""
+    return {"cpu": float(cluster.cpus_per_trial), "gpu": float(cluster.gpus_per_trial)}
+
+
+def check_cluster(cluster: ClusterConfig) -> None:
+    """Reject requests this machine cannot host before Ray starts (local Ray only)."""
+    if cluster.gpus_per_trial > 0 and cluster.is_local and local_gpu_count() == 0:
+        raise ConfigError(f"cluster.gpus_per_trial={cluster.gpus_per_trial:g} but this machine has no CUDA GPU; "
+                          "set cluster.gpus_per_trial=0 or run on a cluster with GPUs (cluster.address=...)")
+    cpus = os.cpu_count() or 1
+    if cluster.is_local and cluster.num_cpus is not None and cluster.num_cpus > cpus:
+        print(f"[ray] warning: cluster.num_cpus={cluster.num_cpus} but this machine has {cpus} CPUs; "
+              "trials will share cores", file=sys.stderr, flush=True)
+
+
+def _local_auth_environment() -> None:
+    """Token authentication for a private local Ray with a fresh random token.
+
+    ``RAY_AUTH_MODE`` is left unset (a value exported in the shell, ``disabled`` included, is
+    removed): for a new local cluster Ray then turns token mode on itself, in this process
+    and its children, and takes the token from ``RAY_AUTH_TOKEN``.
+    """
+    os.environ.pop("RAY_AUTH_MODE", None)
+    os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    # Ray says it turned authentication on and how to turn it off; the study never does
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+
+
+def start_ray(cluster: ClusterConfig) -> dict[str, float]:
+    """Start a private local Ray or connect to ``cluster.address``; return the cluster's resources."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")  # our handlers stop a study (study.interrupt)
+    import ray
+
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            # trial output stays in Tune's trial folders (errors in error.txt, summarised on
+            # the console); forwarding it would bury the progress lines
+            "log_to_driver": False,
+            "logging_level": "WARNING",
+        }
+        if cluster.is_local:
+            _local_auth_environment()
+            if cluster.num_cpus is not None:
+                kwargs["num_cpus"] = int(cluster.num_cpus)
+            # "local", not None: Ray would otherwise join whatever RAY_ADDRESS or the last
+            # `ray start` on this machine (/tmp/ray/ray_current_cluster) points at
+            ray.init(address="local", **kwargs)
+        else:
+            ray.init(address=str(cluster.address), **kwargs)
+    resources = dict(ray.cluster_resources())
+    check_cluster_can_host(cluster, resources, alive_node_resources())
+    return resources
+
+
+def check_cluster_can_host(cluster: ClusterConfig, resources: Mapping[str, float],
+                           nodes: list[Mapping[str, float]] | None = None) -> None:
+    """Fail clearly when no node of the running cluster can host one trial.
+
+    ``resources``: the cluster's totals; ``nodes``: each alive node's resources (a trial
+    runs on one node, so one node must have ``cpus_per_trial`` CPUs and ``gpus_per_trial``
+    GPUs at once). Without ``nodes`` the totals stand for one node.
+    """
+    need = trial_resources(cluster)
+    if need["gpu"] > 0 and float(resources.get("GPU", 0.0)) <= 0:
+        raise ConfigError(f"cluster.gpus_per_trial={need['gpu']:g} but the Ray cluster has no GPU "
+                          f"(resources: {dict(resources)}); set cluster.gpus_per_trial=0 or add GPU nodes")
+    if need["cpu"] > float(resources.get("CPU", 0.0)):
+        raise ConfigError(f"cluster.cpus_per_trial={need['cpu']:g} but the Ray cluster has only "
+                          f"{resources.get('CPU', 0):g} CPUs; lower cluster.cpus_per_trial")
+    nodes = list(nodes) if nodes else [resources]
+    if not any(float(n.get("CPU", 0.0)) >= need["cpu"] and float(n.get("GPU", 0.0)) >= need["gpu"] for n in nodes):
+        most_gpu = max(float(n.get("GPU", 0.0)) for n in nodes)
+        most_cpu = max(float(n.get("CPU", 0.0)) for n in nodes)
+        raise ConfigError(
+            f"no node of the Ray cluster has cluster.cpus_per_trial={need['cpu']:g} CPUs and "
+            f"cluster.gpus_per_trial={need['gpu']:g} GPUs at once (largest node: {most_cpu:g} CPUs, "
+            f"{most_gpu:g} GPUs; {len(nodes)} nodes); a trial runs on one node: lower the request")
+
+
+def alive_node_resources() -> list[dict[str, float]]:
+    """Resources of every alive node of the connected Ray cluster."""
+    import ray
+
+    return [dict(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive")]

@@ -1,0 +1,84 @@
+"""Run one Tune stage of a study: the common Tuner plumbing.
+
+Every call builds a fresh Tuner: a resumed study does not restore Tune's pickled state,
+it hands the stage only the work that is not in its trials table yet (see
+:mod:`.resume`). Each run of a stage gets its own experiment folder under
+``<study>/tune`` (``<stage>``, then ``<stage>-2`` after a resume ...) with the trials' logs
+and error files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from . import interrupt
+from .config import ClusterConfig
+from .ray_runtime import trial_resources
+
+__all__ = ["run_stage"]
+
+#: Tune saves its experiment state at most this often (s). Nothing here reads it back
+#: (resume works from the trials tables), so it is kept for Tune's own bookkeeping only.
+EXPERIMENT_STATE_PERIOD_S = "600"
+
+
+def _experiment_name(storage: Path, stage: str) -> str:
+    if not (storage / stage).exists():
+        return stage
+    n = 2
+    while (storage / f"{stage}-{n}").exists():
+        n += 1
+    return f"{stage}-{n}"
+
+
+def run_stage(
+    trainable: Callable[..., Any],
+    *,
+    stage: str,
+    storage: Path,
+    cluster: ClusterConfig,
+    param_space: dict[str, Any],
+    callbacks: Sequence[tune.Callback],
+    search_alg: Any = None,
+    scheduler: Any = None,
+    num_samples: int = 1,
+) -> tune.ResultGrid:
+    """Fit a Tuner for ``stage`` under ``storage``.
+
+    Trials hold ``cluster.cpus_per_trial``/``gpus_per_trial``; actors are reused; a failed
+    trial is retried ``cluster.max_failures`` times and then recorded, never fatal. A
+    SIGINT/SIGTERM ends the stage with every finished trial recorded, then raises
+    :class:`~.interrupt.StudyInterrupted`.
+    """
+    resources = {k: v for k, v in trial_resources(cluster).items() if v > 0}
+    storage = Path(storage).resolve()
+    storage.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", EXPERIMENT_STATE_PERIOD_S)
+    config: dict[str, Any] = {"reuse_actors": True, "num_samples": num_samples}
+    if search_alg is not None:
+        config["search_alg"] = search_alg
+    if scheduler is not None:
+        config["scheduler"] = scheduler
+    if cluster.max_concurrent_trials:
+        config["max_concurrent_trials"] = int(cluster.max_concurrent_trials)
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, resources),
+        param_space=param_space,
+        tune_config=tune.TuneConfig(**config),
+        run_config=tune.RunConfig(
+            name=_experiment_name(storage, stage),
+            storage_path=str(storage),
+            callbacks=list(callbacks),
+            stop=interrupt.interrupt_stopper(),
+            verbose=0,
+            failure_config=tune.FailureConfig(max_failures=int(cluster.max_failures)),
+        ),
+    )
+    with interrupt.deferred(f"stage '{stage}'"):
+        results = tuner.fit()
+    return results
