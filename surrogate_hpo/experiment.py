@@ -60,6 +60,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         data = None
         if method.data == "training":
             data = prepare_training_data(snapshots, config.data, seed=config.seed, shards_dir=study_dir / "shards")
+        method.prepare(snapshots, data, config.seed)
     print(f"[data] {snapshots.directory}\n{snapshots.summary()}", flush=True)
     if data is not None and data.train_stream is not None:
         print(f"[data] {data.train_stream.describe()}", flush=True)

@@ -125,7 +125,13 @@ class Architecture:
 
     @property
     def n_hidden(self) -> int:
+        """Hidden layers."""
         return len(self.widths)
+
+    n_layers = n_hidden  # the search space's name for it
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.widths), tuple(self.activations)))
 
     def build(self, n_inputs: int, n_outputs: int, **kwargs) -> nn.Sequential:
         """Build the network (see :func:`build_mlp`)."""

@@ -12,6 +12,8 @@ import abc
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
+from ..data import SnapshotSet
+from ..data.prepared import PreparedData
 from ..study.context import Outcome, StudyContext
 from ..util.typed_config import parse, spec
 from .space import SearchSpace
@@ -81,6 +83,9 @@ class Method(abc.ABC, Generic[C]):
     def describe(self) -> str:
         """One line for the start of the study."""
         return self.name
+
+    def prepare(self, snapshots: SnapshotSet, data: PreparedData | None, seed: int) -> None:
+        """Checks and set-up that need the data, before Ray starts (ConfigError/DataError); none by default."""
 
     @abc.abstractmethod
     def run(self, study: StudyContext) -> Outcome:

@@ -15,15 +15,21 @@ from surrogate_hpo.search.factors import (
     training_factors,
     training_of,
 )
-from surrogate_hpo.search.space import Candidate, SearchSpaceError, parse_search_space
+from surrogate_hpo.model import Architecture
+from surrogate_hpo.search.space import SearchSpaceError, parse_search_space
+
+
+def Candidate(widths, activations):  # noqa: N802 - the grid's name for one network shape
+    return Architecture(list(widths), list(activations))
+
 
 SPACE_CFG = {
     "architecture": {"n_layers": [1, 3], "width": [8, 16, 32], "activation": ["relu", "tanh"]},
     "training": {
         "learning_rate": {"distribution": "loguniform", "low": 1e-4, "high": 1e-2, "levels": [1e-4, 1e-3, 1e-2]},
         "batch_size": {"distribution": "categorical", "values": [32, 64]},
-        "dropout": {"distribution": "uniform", "low": 0.0, "high": 0.5, "levels": [0.0, 0.25]},
-        "patience": {"distribution": "int", "low": 2, "high": 20, "levels": [2, 5, 10]},
+        "weight_decay": {"distribution": "uniform", "low": 0.0, "high": 0.5, "levels": [0.0, 0.25]},
+        "early_stopping_patience": {"distribution": "int", "low": 2, "high": 20, "levels": [2, 5, 10]},
     },
 }
 
@@ -65,7 +71,7 @@ def test_all_factors_is_architecture_then_training(space):
 
 
 def test_all_factors_names_select_in_the_given_order(space):
-    order = ["patience", "width_2", "n_layers", "batch_size"]
+    order = ["early_stopping_patience", "width_2", "n_layers", "batch_size"]
     picked = all_factors(space, names=order)
     assert [f.name for f in picked] == order
     assert picked[1].is_architecture and not picked[0].is_architecture
@@ -158,10 +164,10 @@ def test_optuna_distributions_types(space):
     lr = dists["learning_rate"]
     assert isinstance(lr, FloatDistribution) and lr.log
     assert (lr.low, lr.high) == (1e-4, 1e-2)
-    dr = dists["dropout"]
+    dr = dists["weight_decay"]
     assert isinstance(dr, FloatDistribution) and not dr.log
     assert (dr.low, dr.high) == (0.0, 0.5)
-    pat = dists["patience"]
+    pat = dists["early_stopping_patience"]
     assert isinstance(pat, IntDistribution) and (pat.low, pat.high) == (2, 20)
     bs = dists["batch_size"]
     assert isinstance(bs, CategoricalDistribution) and tuple(bs.choices) == (32, 64)

@@ -28,6 +28,7 @@ from ray import tune
 
 from ...data.descriptor_set import default_cache_dir, write_descriptor_set
 from ...data.snapshot import Snapshot
+from ...data.snapshot_set import SnapshotSet
 from ...descriptors.acsd import acsd_from_similarities, acsd_pairs, pair_similarities
 from ...descriptors.bispectrum import MAX_CUTOFF_OVER_WIDTH, MAX_TWOJMAX, BispectrumSettings, n_bispectrum_components
 from ...descriptors.cache import cached_bispectrum
@@ -87,9 +88,8 @@ def _cell_widths(atoms: Atoms) -> np.ndarray:
     return abs(volume) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
 
 
-def pick_snapshots(study: StudyContext, config: AcsdConfig) -> list[Snapshot]:
+def pick_snapshots(sset: SnapshotSet, config: AcsdConfig) -> list[Snapshot]:
     """``method.snapshots`` by name, else the first ``method.n_snapshots`` training snapshots."""
-    sset = study.snapshots
     if config.snapshots:
         by_name = {s.name: s for s in sset.all}
         unknown = [n for n in config.snapshots if n not in by_name]
@@ -228,10 +228,13 @@ class Acsd(Method[AcsdConfig]):
     def describe(self) -> str:
         return f"ACSD over {len(self.config.grid())} descriptor settings, no training"
 
+    def prepare(self, snapshots: SnapshotSet, data: Any, seed: int) -> None:
+        self.pairs = prepare_pairs(pick_snapshots(snapshots, self.config), self.config, seed)
+
     def run(self, study: StudyContext) -> Outcome:
         c = self.config
         grid = c.grid()
-        snaps = prepare_pairs(pick_snapshots(study, c), c, study.seed)
+        snaps = self.pairs
         cache_dir = default_cache_dir(c.cache_dir)
         names = [s["name"] for s in snaps]
         p, q = len(snaps[0]["points"]), snaps[0]["partners"].shape[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surrogate_hpo.data.generate.qe import KB_EV
+from surrogate_hpo.physics.constants import K_B as KB_EV
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pw.x") is None or shutil.which("pp.x") is None,

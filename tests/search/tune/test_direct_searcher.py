@@ -10,7 +10,8 @@ from ray import tune
 from ray.tune.search import Searcher
 
 from surrogate_hpo.search.factors import Factor
-from surrogate_hpo.search.searchers import DirectSearcher, config_key
+from surrogate_hpo.search.tune import DirectSearcher, config_key
+from surrogate_hpo.study.resume import ReplaySearcher
 
 FACTORS = [
     Factor("a", (0, 1, 2), False),
@@ -177,29 +178,25 @@ def test_every_trial_failing_still_finishes_at_the_start():
     assert len(seen) == len({config_key(c) for c in seen})
 
 
-def test_save_restore_mid_search_gives_the_same_result(tmp_path):
+def test_replayed_from_finished_results_it_continues_to_the_same_result():
+    """A resumed study replays the trials of its table into a fresh searcher (no pickle)."""
     ref = DirectSearcher(FACTORS, metric="loss")
     ref_seen, _ = drive(ref)
 
     s = DirectSearcher(FACTORS, metric="loss")
     first, next_id = drive(s, stop_after_rounds=2)
-    # the last round (factor c) in flight: suggested, one completed, the others pending
+    # the last round (factor c) in flight: suggested, one completed, the others lost with the process
     batch, last = suggest_round(s, next_id)
     assert last is None and len(batch) == FACTORS[2].n_levels - 1
-    s.on_trial_complete(batch[0][0], {"loss": loss(batch[0][1])})
-    path = tmp_path / "direct.pkl"
-    s.save(str(path))
-    del s
+    finished = {config_key(c): {"loss": loss(c)} for c in first + [batch[0][1]]}
 
-    fresh = DirectSearcher(FACTORS, metric="loss")
-    fresh.restore(str(path))
-    assert fresh.suggest("waiting") is None  # the restored round is still waiting for its pending trial
-    for tid, cfg in batch[1:]:
-        fresh.on_trial_complete(tid, {"loss": loss(cfg)})
+    fresh = ReplaySearcher(DirectSearcher(FACTORS, metric="loss"), finished, config_key)
+    assert fresh.n_replayed == len(first) + 1
     rest, _ = drive(fresh, start_id=1000)
-    assert fresh.finished
+    assert fresh.inner.finished
     assert fresh.best_config() == ref.best_config() == true_optimum()
-    assert [config_key(c) for c in first + [c for _, c in batch] + rest] == [config_key(c) for c in ref_seen]
+    # the lost trials run again, nothing finished runs twice
+    assert [config_key(c) for c in rest] == [config_key(c) for _, c in batch[1:]]
     assert fresh.history == ref.history
 
 

@@ -13,7 +13,8 @@ from ray.tune.search import Searcher
 
 from surrogate_hpo.search.factors import Factor
 from surrogate_hpo.search.orthogonal_arrays import is_orthogonal, orthogonal_array
-from surrogate_hpo.search.searchers import OrthogonalArraySearcher
+from surrogate_hpo.search.tune import OrthogonalArraySearcher, config_key
+from surrogate_hpo.study.resume import ReplaySearcher
 
 FACTORS = [
     Factor("lr", (1e-4, 1e-3, 1e-2), False),
@@ -186,18 +187,16 @@ def test_failed_confirmation_is_reported(tmp_path):
     assert doc["ranking"][0] == "width"
 
 
-def test_save_restore_mid_rows(tmp_path):
+def test_replayed_from_half_the_rows_it_runs_only_the_other_half():
     s = OrthogonalArraySearcher(FACTORS, metric="loss")
     rows, _ = suggest_all(s)
     half = len(rows) // 2
-    for tid, cfg in rows[:half]:
-        s.on_trial_complete(tid, {"loss": loss(cfg)})
-    path = tmp_path / "oat.pkl"
-    s.save(str(path))
-    fresh = OrthogonalArraySearcher(FACTORS, metric="loss")
-    fresh.restore(str(path))
-    assert fresh.suggest("w") is None  # rows still pending after the restore
-    for tid, cfg in rows[half:]:
+    finished = {config_key(cfg): {"loss": loss(cfg)} for _, cfg in rows[:half]}
+    fresh = ReplaySearcher(OrthogonalArraySearcher(FACTORS, metric="loss"), finished, config_key)
+    assert fresh.n_replayed == half
+    again, last = suggest_all(fresh)
+    assert [c for _, c in again] == [c for _, c in rows[half:]] and last is None
+    for tid, cfg in again:
         fresh.on_trial_complete(tid, {"loss": loss(cfg)})
     confirm = fresh.suggest("c")
     assert confirm == optimum()

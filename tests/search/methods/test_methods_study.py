@@ -70,17 +70,24 @@ def test_tpe_averages_repeats_and_tells_optuna_the_mean(ray_local, synthetic_dir
     assert len(pd.read_csv(run_dir / "tpe_trials.csv")) == 4
 
 
-def test_a_resumed_study_short_of_trials_says_so(ray_local, synthetic_dir, tmp_path, capsys):
-    # the trials table holds a trial more than Tune's saved state (as after a kill while
-    # Tune copied its state): Tune ends early, and the study says how many trials it has
+def test_an_interrupted_tpe_study_resumes_from_its_table_to_the_same_trials(ray_local, synthetic_dir, tmp_path):
+    """Resume reads data, not pickles: cut the table to two trials (a study stopped there),
+    resume, and the third trial is the one the uninterrupted study ran (same parameters)."""
     cfg, run_dir, _ = _study("tpe", synthetic_dir, tmp_path, ["method.n_trials=3", "method.repeats=1",
-                                                               "method.n_startup_trials=2"])
-    table = pd.read_csv(run_dir / "tpe_trials.csv")
-    table.iloc[:2].to_csv(run_dir / "tpe_trials.csv", index=False)
-    capsys.readouterr()
+                                                               "method.n_startup_trials=2",
+                                                               "cluster.max_concurrent_trials=1"])
+    full = pd.read_parquet(run_dir / "tpe_trials.parquet").sort_values("trial_number")
+    full.iloc[:2].to_parquet(run_dir / "tpe_trials.parquet", index=False)
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "status": "interrupted"}))
+    for pkl in run_dir.rglob("*.pkl"):
+        pkl.unlink()  # nothing pickled is read on resume
     again = run_study({**cfg, "resume": str(run_dir)}, tmp_path / "tpe" / "run2")
-    assert again["method_details"]["n_trials"] == 2
-    assert "the resumed study ended with 2 of 3 trials" in capsys.readouterr().err
+    resumed = pd.read_parquet(run_dir / "tpe_trials.parquet").sort_values("trial_number")
+    assert again["method_details"]["n_trials"] == 3 and len(resumed) == 3
+    assert list(resumed["trial_number"]) == [1, 2, 3]
+    assert json.loads(resumed.iloc[2]["config_json"]) == json.loads(full.iloc[2]["config_json"])
+    assert list(resumed["trial_id"].iloc[:2]) == list(full["trial_id"].iloc[:2])  # the first two were not rerun
 
 
 def test_tpe_naswot_prunes_below_the_learned_threshold(ray_local, synthetic_dir, tmp_path):

@@ -10,8 +10,8 @@ import pytest
 
 from composed_config import compose_config
 from surrogate_hpo.experiment import run_study
-from surrogate_hpo.search.acsd import select_setting
-from surrogate_hpo.study.errors import ConfigError
+from surrogate_hpo.errors import ConfigError
+from surrogate_hpo.search.methods.acsd import select_setting
 
 
 def _cfg(tmp_path, extra=()):
@@ -56,75 +56,56 @@ def test_tiny_acsd_study(ray_local, tmp_path):
     best = json.loads((run_dir / "acsd_best.json").read_text())
     assert best["acsd"] == pytest.approx(trials["acsd"].min())
     rows = trials.to_dict("records")
-    expect, _ = select_setting(rows, tolerance=0.1)
-    assert (summary["chosen"]["rcutfac"], summary["chosen"]["twojmax"]) == (expect["rcutfac"], expect["twojmax"])
+    expect, _ = select_setting(rows, tolerance=cfg["method"]["tolerance"], tolerance_of=cfg["method"]["tolerance_of"])
+    chosen = summary["descriptors"]
+    assert (chosen["rcutfac"], chosen["twojmax"]) == (expect["rcutfac"], expect["twojmax"])
     assert summary["objective"] == pytest.approx(expect["acsd"])
     on_disk = json.loads((run_dir / "summary.json").read_text())
     assert on_disk["objective"] == pytest.approx(summary["objective"])
-    assert len(on_disk["settings"]) == 4
+    assert len(on_disk["method_details"]["settings_table"]) == 4 + 3
     assert "<- chosen" in (run_dir / "summary.md").read_text()
-    assert json.loads((run_dir / "study.json").read_text())["status"] == "finished"
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"
+    assert "chosen" not in summary and "final_evaluation" not in summary  # no network, no training
     # one per setting on the one snapshot used, + the chosen setting on the 9 other snapshots
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 4 + 9
     # write_dataset: every snapshot with the chosen descriptors, as MALA files
     ds = run_dir / "dataset"
     x = np.load(ds / "Al_298K_000.in.npy")
-    assert x.shape == (24, 24, 24, 3 + summary["chosen"]["n_features"])
+    assert x.shape == (24, 24, 24, 3 + chosen["n_features"])
     assert np.load(ds / "Al_298K_000.out.npy").shape == (24, 24, 24, 84)
     info = json.loads((ds / "Al_298K_000.info.json").read_text())
-    assert info["descriptors"]["rcutfac"] == summary["chosen"]["rcutfac"]
-    assert info["descriptors"]["twojmax"] == summary["chosen"]["twojmax"]
+    assert info["descriptors"]["rcutfac"] == chosen["rcutfac"]
+    assert info["descriptors"]["twojmax"] == chosen["twojmax"]
     assert len(list(ds.glob("*.in.npy"))) == 10
 
     # resume: nothing is recomputed, same choice
     again = run_study({**cfg, "resume": str(run_dir)}, run_dir.parent / "run2")
     after = pd.read_csv(run_dir / "acsd_trials.csv")
     assert len(after) == 4
-    assert again["chosen"] == summary["chosen"]
+    assert again["descriptors"] == summary["descriptors"]
 
 
-@pytest.mark.parametrize("overrides, match", [
-    (["method.twojmax=[2,21]"], "twojmax=21"),
-    (["method.twojmax=[2.5]"], "integers"),
+@pytest.mark.parametrize("overrides, words", [
+    (["method.twojmax=[2,21]"], "twojmax=[21] is outside"),
+    (["method.twojmax=[2.5]"], "must be an integer"),
     (["method.rcutfac=[3.0,40.0]"], "too large"),
     (["method.rcutfac=[-1.0]"], "positive"),
     (["method.n_snapshots=99"], "n_snapshots"),
     (["method.snapshots=[nope]"], "nope"),
     (["method.tolerance=-1"], "tolerance"),
     (["method.tolerance_of=max"], "tolerance_of"),
+    (["+method.tolerence=0.1"], "did you mean method.tolerance"),
 ])
-def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, match):
-    import surrogate_hpo.study.resources as resources
+def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, words):
+    import surrogate_hpo.experiment as experiment
 
     def no_ray(*a, **k):
         raise AssertionError("Ray must not start for a bad config")
 
-    monkeypatch.setattr(resources, "start_ray", no_ray)
-    with pytest.raises(ConfigError, match=match):
+    monkeypatch.setattr(experiment, "start_ray", no_ray)
+    with pytest.raises(ConfigError) as e:
         run_study(_cfg(tmp_path, overrides), tmp_path / "run")
-
-
-def test_snapshots_with_different_grids_or_species(tmp_path, monkeypatch):
-    import numpy as np
-
-    import surrogate_hpo.search.acsd as method
-    from surrogate_hpo.data.bundled import BUNDLED_DIR
-
-    info = json.loads((BUNDLED_DIR / "Al_298K_000.info.json").read_text())
-    d = tmp_path / "snaps"
-    d.mkdir()
-    for name, grid, symbol in (("a", (4, 4, 4), "Al"), ("b", (4, 4, 5), "Al"), ("c", (4, 4, 4), "Cu")):
-        np.save(d / f"{name}.in.npy", np.zeros((*grid, 4), np.float32))
-        np.save(d / f"{name}.out.npy", np.ones((*grid, 3), np.float32))
-        i = {**info, "grid_dimensions": list(grid)}
-        i["atoms"] = {**info["atoms"], "symbols": [symbol] * 4}
-        (d / f"{name}.info.json").write_text(json.dumps(i))
-    base = ["data=mala_dir", f"data.path={d}"]
-    monkeypatch.setattr(method, "tune", None)  # any use of Tune would fail
-    with pytest.raises(ConfigError, match="snapshots differ"):
-        run_study(_cfg(tmp_path, base + ["method.snapshots=[a,b]"]), tmp_path / "r1")
-    with pytest.raises(ConfigError, match="snapshots differ"):
-        run_study(_cfg(tmp_path, base + ["method.snapshots=[a,c]"]), tmp_path / "r2")
+    assert words in str(e.value)
 
 
 def test_mala_dir_and_sample_give_the_same_acsd(tmp_path):
@@ -133,19 +114,21 @@ def test_mala_dir_and_sample_give_the_same_acsd(tmp_path):
 
     from surrogate_hpo.data.bundled import BUNDLED_DIR
     from surrogate_hpo.data.generate.pack import load_packed
-    from surrogate_hpo.search.acsd import _prepare_snapshots, acsd_of_setting, parse_grid
+    from surrogate_hpo.data.config import DataConfig
+    from surrogate_hpo.data.prepared import load_snapshot_set
+    from surrogate_hpo.search.methods.acsd import AcsdConfig, acsd_of_setting, prepare_pairs
+    from surrogate_hpo.util.typed_config import parse
 
     d = tmp_path / "snaps"
     d.mkdir()
     for name in ("Al_298K_000", "Al_298K_001", "Al_298K_002"):
         np.save(d / f"{name}.out.npy", load_packed(BUNDLED_DIR / f"{name}.ldos.npz").astype(np.float32))
-        np.save(d / f"{name}.in.npy", np.zeros((1, 1, 1, 4), np.float32))  # not read by acsd
         shutil.copy(BUNDLED_DIR / f"{name}.info.json", d / f"{name}.info.json")
     values = []
     for data in (["data=sample"], ["data=mala_dir", f"data.path={d}", "data.train=[Al_298K_000]"]):
         cfg = _cfg(tmp_path, data)
-        grid = parse_grid(cfg["method"])
-        _, snaps = _prepare_snapshots(cfg, grid)
+        sset = load_snapshot_set(parse(DataConfig, cfg["data"], "data"), require_descriptors=False)
+        snaps = prepare_pairs(sset.train[:1], parse(AcsdConfig, cfg["method"], "method"), cfg["seed"])
         assert [s["name"] for s in snaps] == ["Al_298K_000"]
         values.append(acsd_of_setting(3.0, 2, snaps, cache_dir=tmp_path / "cache")["acsd"])
     assert values[0] == pytest.approx(values[1], rel=1e-6)

@@ -10,7 +10,7 @@ import pytest
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
 
-from surrogate_hpo.search.searchers import NaswotThresholdScheduler
+from surrogate_hpo.search.tune import NaswotThresholdScheduler
 
 
 class _Trial:
@@ -124,6 +124,9 @@ def test_remember_restores_state():
         live.decide(tid, score)
     assert live.threshold() == s.threshold()
     assert live.decide("new", 1.1) == s.decide("new", 1.1)
+    # a resumed study passes the table's decisions to the constructor
+    resumed = NaswotThresholdScheduler(warmup=3, quantile=0.5, history=past)
+    assert resumed.scores == [1.0, 2.0, 0.5] and resumed.decisions["c"]["pruned"] is True
 
 
 @pytest.mark.parametrize("kwargs", [{"quantile": -0.1}, {"quantile": 1.5}, {"warmup": -1}])

@@ -1,4 +1,4 @@
-"""FinalValueOptunaSearch: Optuna TPE told only each trial's final value (real Ray Tune run)."""
+"""OptunaTPESearcher: Optuna TPE through ask-and-tell, told only each trial's final value."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from ray import tune
 
-from surrogate_hpo.search.searchers import FinalValueOptunaSearch, NaswotThresholdScheduler
+from surrogate_hpo.search.tune import NaswotThresholdScheduler, OptunaTPESearcher
 
 KINDS = ["ok", "diverge", "pruned"]
 SPACE = {"x": FloatDistribution(0.0, 1.0), "kind": CategoricalDistribution(KINDS)}
@@ -19,11 +19,9 @@ SEED = 0
 N_TRIALS = 6
 
 
-def make_searcher(seed=SEED, n_startup_trials=50, export_csv=None):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials)
-    return FinalValueOptunaSearch(space=dict(SPACE), metric="loss", mode="min", sampler=sampler,
-                                  export_csv=export_csv)
+def make_searcher(seed=SEED, n_startup_trials=50, export_csv=None, history=()):
+    return OptunaTPESearcher(dict(SPACE), metric="loss", mode="min", seed=seed, n_startup_trials=n_startup_trials,
+                             export_csv=export_csv, history=history)
 
 
 def final_loss(x):
@@ -45,6 +43,26 @@ def test_same_seed_gives_the_same_suggestions():
     a, b = tpe_sequence(SEED), tpe_sequence(SEED)
     assert a == b
     assert tpe_sequence(SEED + 1) != a
+
+
+def test_a_searcher_given_the_history_suggests_what_the_uninterrupted_one_did():
+    """Resume: a fresh searcher told the first trials (add_trial) continues the same sequence."""
+    full = tpe_sequence(SEED, n=10)
+    history = [({"x": x, "kind": k}, "ok", final_loss(x) + KINDS.index(k)) for x, k in full[:6]]
+    resumed = make_searcher(n_startup_trials=3, history=history)
+    rest = []
+    for i in range(4):
+        cfg = resumed.suggest(f"r{i}")
+        rest.append((cfg["x"], cfg["kind"]))
+        resumed.on_trial_complete(f"r{i}", {"loss": final_loss(cfg["x"]) + KINDS.index(cfg["kind"])})
+    assert rest == full[6:]
+    assert [t.state for t in resumed.study.trials[:6]] == [TrialState.COMPLETE] * 6
+
+
+def test_history_states_are_kept():
+    s = make_searcher(history=[({"x": 0.1, "kind": "ok"}, "ok", 0.04), ({"x": 0.2, "kind": "pruned"}, "pruned", None),
+                               ({"x": 0.3, "kind": "diverge"}, "diverged", None)])
+    assert [t.state for t in s.study.trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
 
 
 def test_results_translate_to_optuna_states_without_ray():
