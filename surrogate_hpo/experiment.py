@@ -61,14 +61,15 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         if method.data == "training":
             data = prepare_training_data(snapshots, config.data, seed=config.seed, shards_dir=study_dir / "shards")
         method.prepare(snapshots, data, config.seed)
-    print(f"[data] {snapshots.directory}\n{snapshots.summary()}", flush=True)
-    if data is not None and data.train_stream is not None:
-        print(f"[data] {data.train_stream.describe()}", flush=True)
     folder.begin(raw, fingerprint)
     _remove_if_unused(Path(run_dir), study_dir)
     try:
+        print(f"[data] {snapshots.directory}\n{snapshots.summary()}", flush=True)
+        if data is not None and data.train_stream is not None:
+            print(f"[data] {data.train_stream.describe()}", flush=True)
         with account.phase("ray start"), interrupt.deferred("Ray start-up"):
             start_ray(config.cluster)
+            interrupt.install(reset=False)  # Ray put its own SIGTERM handler in place
         study = StudyContext(config=config, study_dir=study_dir, snapshots=snapshots, data=data,
                              method=method.config, space=method.space, resume=folder.resuming)
         with account.phase(f"search ({method.name})"):

@@ -16,7 +16,6 @@ from composed_config import compose_config  # noqa: E402
 @pytest.fixture(scope="session")
 def ray_local():
     """A real local Ray with 2 CPUs, started once (~3 s) and shut down at the end."""
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     import ray
 
@@ -36,7 +35,12 @@ def synthetic_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_data():
     """The bundled Al set, materialised (LAMMPS descriptors) once into the user cache."""
-    from surrogate_hpo.study.prepared_data import prepare_data
+    import dataclasses
 
-    cfg = compose_config(["data=sample"])["data"]
-    return prepare_data({**cfg, "max_train_points_per_snapshot": 3000}, seed=0)
+    from surrogate_hpo.data.config import DataConfig
+    from surrogate_hpo.data.prepared import load_snapshot_set, prepare_training_data
+    from surrogate_hpo.util.typed_config import parse
+
+    cfg = parse(DataConfig, compose_config(["data=sample"])["data"], "data")
+    cfg = dataclasses.replace(cfg, max_train_points_per_snapshot=3000)
+    return prepare_training_data(load_snapshot_set(cfg), cfg, seed=0)

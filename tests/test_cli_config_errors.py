@@ -23,8 +23,17 @@ def run_cli(*overrides, tmp_path):
         (["cluster.gpus_per_trial=1"], "has no CUDA GPU; set cluster.gpus_per_trial=0"),
         (["data=mala_dir", "data.path=/nonexistent/snapshots"], "data.path=/nonexistent/snapshots does not exist"),
         (["data=mala_dir"], "data.path is required"),
-        (["final_evaluation.seeds=0"], "final_evaluation.seeds must be >= 1"),
-        (["data.streaming=sometimes"], "data.streaming='sometimes': choose auto, true or false"),
+        (["final_evaluation.seeds=0"], "final_evaluation.seeds=0 must be >= 1"),
+        (["data.streaming=sometimes"], "data.streaming='sometimes': choose one of 'auto', true, false"),
+        # a misspelled key of each group, added with '+' (Hydra accepts it; the typed config does not)
+        (["+data.max_train_point_per_snapshot=5"], "data.max_train_point_per_snapshot: unknown key (did you mean "
+                                                   "data.max_train_points_per_snapshot?)"),
+        (["+training.max_epoch=3"], "training.max_epoch: unknown key (did you mean training.max_epochs?)"),
+        (["+method.n_init=3"], "method.n_init: unknown key (did you mean method.n_inits?)"),
+        (["+search_space.training.learnin_rate={distribution:categorical,values:[0.001]}"],
+         "search_space.training.learnin_rate: unknown training parameter (did you mean learning_rate?)"),
+        (["study_name=../escape"], "study_name='../escape' must be a plain folder name"),
+        (["training.learning_rate=-1"], "learning_rate must be > 0"),
         (["data.shards=/nonexistent/shards"], "data.shards=/nonexistent/shards is not a folder"),
         (["cluster.address=auto", "cluster.gpus_per_trial=1.5"], "above 1 a trial takes whole GPUs"),
     ],
@@ -37,9 +46,17 @@ def test_config_errors_are_clear_and_stop_before_ray(overrides, words, tmp_path)
     out = proc.stdout + proc.stderr
     assert "Ray" not in out and "ray.init" not in out
     assert not (tmp_path / "cache").exists()  # no data was materialised either
+    assert not (tmp_path / "out").exists()  # nothing written but the message
 
 
 def test_unknown_method_group_lists_the_options(tmp_path):
     proc = run_cli("method=nope", tmp_path=tmp_path)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert "method/nope" in proc.stderr and "naswot" in proc.stderr
+
+
+def test_a_misspelled_key_without_plus_is_refused_by_hydra_with_exit_code_2(tmp_path):
+    proc = run_cli("training.max_epoch=3", tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert "max_epoch" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -43,7 +43,7 @@ def test_tiny_study_writes_its_result_files(finished_study):
     assert fe["n"] == 2 and fe["mean"] > 0
     assert (run_dir / "model" / "model.pt").exists()
     assert (run_dir / "naswot_scores.png").stat().st_size > 1000
-    assert json.loads((run_dir / "study.json").read_text())["status"] == "finished"
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"
     assert "test band-energy MAE" in (run_dir / "summary.md").read_text()
     assert (run_dir / "tune" / "naswot").is_dir()  # Tune's own experiment directory kept
 

@@ -1,10 +1,12 @@
 """An interrupted study resumes and finishes with every trial exactly once (real CLI, real Ray).
 
 The study (TPE with the NASWOT pruner: a searcher and a scheduler with state) is stopped
-twice: first with SIGINT, as Ctrl-C does (exit code 130, state saved), then killed with
-SIGKILL together with its local Ray. Each time ``resume=true`` continues it. At the end the
-trials table holds exactly ``n_trials`` trials, each trial finished before an interruption
-is kept unchanged (not trained again), and Optuna saw each trial once.
+twice: first with SIGINT, as Ctrl-C does (exit code 130), then its driver is killed with
+SIGKILL (Ray's processes are left behind). Each time every pickle in the study folder is
+deleted and ``resume=true`` continues it from the trials table alone. At the end the table
+holds exactly ``n_trials`` trials, each trial finished before an interruption is kept
+unchanged (not trained again), Optuna saw each trial once, and the Ray processes the killed
+run left behind are gone.
 """
 
 from __future__ import annotations
@@ -41,9 +43,21 @@ def _rows(out: Path) -> pd.DataFrame:
 
 
 def _start(data: Path, out: Path, resume: bool) -> subprocess.Popen:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, "SURROGATE_HPO_CACHE": str(out.parent / "cache")}
     return subprocess.Popen(_command(data, out, resume), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)  # own process group: its Ray dies with it
+                            env=env, start_new_session=True)
+
+
+def _no_pickles(out: Path) -> None:
+    for p in out.rglob("*.pkl"):
+        p.unlink()
+
+
+def _start_ticks(pid: int):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except OSError:
+        return None
 
 
 def _wait_for_rows(proc: subprocess.Popen, out: Path, at_least: int, timeout: float = 300) -> None:
@@ -79,20 +93,28 @@ def test_interrupted_study_resumes_with_every_trial_exactly_once(synthetic_dir, 
     assert "resume=true" in err
     first = _rows(out)
     assert 2 <= len(first) < N_TRIALS
+    _no_pickles(out)
 
-    # 2. resume, then kill the whole process group (driver and its local Ray) without warning
+    # 2. resume, then kill the driver alone without warning (its local Ray stays behind)
     proc = _start(synthetic_dir, out, resume=True)
     _wait_for_rows(proc, out, len(first) + 2)
-    os.killpg(proc.pid, signal.SIGKILL)
+    (record,) = (tmp_path / "cache" / "ray_processes").glob("*.json")
+    left = json.loads(record.read_text())["processes"]
+    os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     second = _rows(out)
     assert len(second) < N_TRIALS, "the study finished before it could be killed: make trials slower"
     _kept(first, second)
+    _no_pickles(out)
+    time.sleep(2)
+    assert any(_start_ticks(p) == t for p, t in left), "SIGKILL left no Ray process behind: nothing to clean"
 
-    # 3. resume again: it finishes
+    # 3. resume again: the killed run's Ray processes are stopped, and the study finishes
     proc = _start(synthetic_dir, out, resume=True)
     stdout, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, stdout[-3000:] + err[-3000:]
+    assert "Ray processes left behind by an earlier study" in stdout
+    assert not [p for p, t in left if _start_ticks(p) == t]
     final = _rows(out)
     _kept(second, final)
     assert len(final) == N_TRIALS and final["trial_id"].is_unique
@@ -102,7 +124,10 @@ def test_interrupted_study_resumes_with_every_trial_exactly_once(synthetic_dir, 
     assert len(optuna_trials) == N_TRIALS
     assert (optuna_trials["state"] == "COMPLETE").sum() == (final["status"] == "ok").sum()
     assert (optuna_trials["state"] == "PRUNED").sum() == (final["status"] == "pruned").sum()
-    assert json.loads((study / "study.json").read_text())["status"] == "finished"
+    status = json.loads((study / "status.json").read_text())
+    # three runs: stopped by SIGINT, killed (it could not record its end), finished
+    assert status["status"] == "finished"
+    assert [r.get("how") for r in status["runs"]] == ["interrupted", None, "finished"]
     summary = json.loads((study / "summary.json").read_text())
     assert summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["n"] == 2
     # the choice is made over every trial, not just those of the last run

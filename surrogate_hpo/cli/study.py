@@ -20,6 +20,8 @@ _STARTED = time.perf_counter()
 _state = {"task_started": False}
 
 
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def _task(cfg: DictConfig) -> float:
     """Run one study; return the mean test band-energy MAE (meV/atom) for Hydra sweeps."""
@@ -31,25 +33,38 @@ def _task(cfg: DictConfig) -> float:
 
     _state["task_started"] = True
     interrupt.install()
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
         from ..experiment import run_study
 
-        summary = run_study(plain, Path(HydraConfig.get().runtime.output_dir), started=_STARTED)
+        summary = run_study(plain, run_dir, started=_STARTED)
     except MissingMandatoryValue as e:
+        _remove_empty(run_dir)
         print(f"surrogate-hpo: config error: {e.full_key} is required (add {e.full_key}=... to the command)",
               file=sys.stderr)
         sys.exit(2)
     except SurrogateHpoError as e:
+        _remove_empty(run_dir)
         print(f"surrogate-hpo: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
     except interrupt.StudyInterrupted as e:
+        _remove_empty(run_dir)
         print(f"surrogate-hpo: {e}; every finished trial is saved in the study folder. Continue with the same "
               "command and resume=true", file=sys.stderr)
         _shutdown_ray()
         sys.exit(e.exit_code)
     value = summary.get("objective")
     return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def _remove_empty(run_dir: Path) -> None:
+    """The folders Hydra made for a study that never started, if nothing was written there."""
+    for d in (run_dir, run_dir.parent, run_dir.parent.parent):
+        try:
+            d.rmdir()  # only empty folders go
+        except OSError:
+            return
 
 
 def _shutdown_ray() -> None:
@@ -62,8 +77,22 @@ def _shutdown_ray() -> None:
         pass
 
 
+def _check_study_name(argv: list[str]) -> None:
+    """A ``study_name=`` override must be a plain folder name: Hydra makes the run folder
+    ``output_root/study_name/<time>`` before anything else runs."""
+    from ..study.config import STUDY_NAME
+
+    for arg in argv:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if key == "study_name" and _ and not STUDY_NAME.match(value):
+            print(f"surrogate-hpo: ConfigError: study_name={value!r} must be a plain folder name (letters, digits, "
+                  "'_', '-', '.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe", file=sys.stderr)
+            sys.exit(2)
+
+
 def main() -> None:
     """Console script. A config Hydra cannot compose (an unknown key, a missing option) exits 2."""
+    _check_study_name(sys.argv[1:])
     try:
         _task()
     except SystemExit as e:

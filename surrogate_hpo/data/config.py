@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from ..errors import ConfigError
@@ -51,6 +52,9 @@ class DataConfig:
     def check(self) -> None:
         if self.kind == "mala_dir" and self.path in (None, "", "???"):
             raise ConfigError("data.path is required for data=mala_dir: add data.path=/folder/of/snapshots")
+        if self.shards and not Path(self.shards).expanduser().is_dir():
+            raise ConfigError(f"data.shards={self.shards} is not a folder; write shards with "
+                              "surrogate-hpo-shards source=<data.path> output=<folder>")
         if self.voxel is not None and (len(self.voxel) != 3 or any(len(r) != 3 for r in self.voxel)):
             raise ConfigError(f"data.voxel must be 3x3 (Å, one grid step per row), got {self.voxel}")
 

@@ -51,12 +51,17 @@ def atoms_from_dict(d: Any, where: str = "atoms") -> Atoms:
     return atoms
 
 
+_FIX = {"temperature": "; fix the sidecar or add data.temperature=<K>",
+        "number_of_electrons_exact": "; fix the sidecar or add data.n_electrons=<count>",
+        "electrons_per_atom": "; fix the sidecar or add data.n_electrons=<count>"}
+
+
 def _number(info: Mapping[str, Any], key: str, where: Path) -> float | None:
     v = info.get(key)
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-        raise DataError(f"{where}: \"{key}\" must be a finite number, got {v!r}")
+        raise DataError(f"{where}: \"{key}\" must be a finite number, got {v!r}{_FIX.get(key, '')}")
     return float(v)
 
 

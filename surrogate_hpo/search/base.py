@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from ..data import SnapshotSet
 from ..data.prepared import PreparedData
+from ..errors import ConfigError
+from ..scores import SCORES
 from ..study.context import Outcome, StudyContext
 from ..util.typed_config import parse, spec
 from .space import SearchSpace
@@ -40,6 +42,10 @@ class ScoringConfig(MethodConfig):
     n_inits: int = spec(ge=1)
     batch_size: int = spec(ge=2)
     k: float = spec(gt=0)
+
+    def check(self) -> None:
+        if self.score not in SCORES:
+            raise ConfigError(f"method.score={self.score!r} is unknown; choose one of {', '.join(sorted(SCORES))}")
 
 
 @dataclass

@@ -44,11 +44,18 @@ def _handler(signum: int, frame: Any) -> None:
         raise StudyInterrupted(_state["signal"])
 
 
-def install() -> None:
-    """Route SIGINT and SIGTERM to this module (main thread only; elsewhere a no-op)."""
+def install(*, reset: bool = True) -> None:
+    """Route SIGINT and SIGTERM to this module (main thread only; elsewhere a no-op).
+
+    Ray's start-up installs its own SIGTERM handler (a C++ stack dump), so the study calls
+    this again with ``reset=False`` once Ray runs.
+    """
     if threading.current_thread() is not threading.main_thread():
         return
-    _state.update(signal=None, deferred=0, count=0)
+    if reset:
+        _state.update(signal=None, deferred=0, count=0, installed=True)
+    elif not _state.get("installed"):
+        return  # a library caller (not the CLI) keeps its own handlers
     for sig in _EXIT_CODES:
         signal.signal(sig, _handler)
 

@@ -10,17 +10,21 @@ before Ray starts (local) or right after connecting (cluster).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..util.atomic import read_json, write_json
 from .config import ClusterConfig
 
-__all__ = ["alive_node_resources", "check_cluster", "check_cluster_can_host", "local_gpu_count", "start_ray",
+__all__ = ["alive_node_resources", "clean_leftover_processes", "record_local_processes", "check_cluster", "check_cluster_can_host", "local_gpu_count", "start_ray",
            "trial_gpu_ids", "trial_resources"]
 
 
@@ -62,6 +66,9 @@ def check_cluster(cluster: ClusterConfig) -> None:
               "trials will share cores", file=sys.stderr, flush=True)
 
 
+_ours: dict[str, str | None] = {"token": None}
+
+
 def _local_auth_environment() -> None:
     """Token authentication for a private local Ray with a fresh random token.
 
@@ -71,7 +78,7 @@ def _local_auth_environment() -> None:
     """
     os.environ.pop("RAY_AUTH_MODE", None)
     os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
-    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    _ours["token"] = os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
     # Ray says it turned authentication on and how to turn it off; the study never does
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
@@ -92,17 +99,94 @@ def start_ray(cluster: ClusterConfig) -> dict[str, float]:
             "logging_level": "WARNING",
         }
         if cluster.is_local:
+            clean_leftover_processes()
             _local_auth_environment()
             if cluster.num_cpus is not None:
                 kwargs["num_cpus"] = int(cluster.num_cpus)
             # "local", not None: Ray would otherwise join whatever RAY_ADDRESS or the last
             # `ray start` on this machine (/tmp/ray/ray_current_cluster) points at
             ray.init(address="local", **kwargs)
+            record_local_processes()
         else:
+            if _ours["token"] is not None and os.environ.get("RAY_AUTH_TOKEN") == _ours["token"]:
+                del os.environ["RAY_AUTH_TOKEN"]  # an earlier local study's token is not the cluster's
             ray.init(address=str(cluster.address), **kwargs)
     resources = dict(ray.cluster_resources())
     check_cluster_can_host(cluster, resources, alive_node_resources())
     return resources
+
+
+def _registry() -> Path:
+    root = os.environ.get("SURROGATE_HPO_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "surrogate_hpo"
+    return base / "ray_processes"
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (/proc; None if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (/proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], list(parents.get(pid, []))
+    while todo:
+        p = todo.pop(0)
+        out.append(p)
+        todo.extend(parents.get(p, []))
+    return out
+
+
+def record_local_processes() -> None:
+    """Note this driver's local Ray processes (pid, start time), so that a later study can
+    stop them if this one is killed without a chance to (SIGKILL leaves Ray's agents behind).
+    Called when Ray has started and again at each stage (agents start late). Linux only."""
+    if not _ours["token"] or not Path("/proc/self/stat").exists():
+        return  # no local Ray of ours in this process, or no /proc
+    me = os.getpid()
+    procs = [[p, t] for p in _descendants(me) if (t := _start_ticks(p)) is not None]
+    record = _registry() / f"{me}.json"
+    write_json(record, {"driver": [me, _start_ticks(me)], "processes": procs})
+    if not _ours.get("atexit"):
+        _ours["atexit"] = "registered"
+        atexit.register(lambda: record.unlink(missing_ok=True))
+
+
+def clean_leftover_processes() -> list[int]:
+    """Stop the Ray processes of earlier local studies whose driver is gone; their pids."""
+    killed: list[int] = []
+    for record in sorted(_registry().glob("*.json")):
+        try:
+            data = read_json(record)
+            pid, started = data["driver"]
+            if _start_ticks(pid) == started:
+                continue  # that study is still running
+            for p, t in data["processes"]:
+                if _start_ticks(p) == t:  # the same process, not a reused pid
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                        killed.append(p)
+                    except OSError:
+                        pass
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        record.unlink(missing_ok=True)
+    if killed:
+        print(f"[ray] stopped {len(killed)} Ray processes left behind by an earlier study that was killed",
+              flush=True)
+    return killed
 
 
 def check_cluster_can_host(cluster: ClusterConfig, resources: Mapping[str, float],

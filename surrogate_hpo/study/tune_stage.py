@@ -18,7 +18,7 @@ from ray import tune
 
 from . import interrupt
 from .config import ClusterConfig
-from .ray_runtime import trial_resources
+from .ray_runtime import record_local_processes, trial_resources
 
 __all__ = ["run_stage"]
 
@@ -55,6 +55,7 @@ def run_stage(
     SIGINT/SIGTERM ends the stage with every finished trial recorded, then raises
     :class:`~.interrupt.StudyInterrupted`.
     """
+    record_local_processes()
     resources = {k: v for k, v in trial_resources(cluster).items() if v > 0}
     storage = Path(storage).resolve()
     storage.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ def parse(cls: type[T], raw: Any, where: str) -> T:
                 raise ConfigError(f"{key} is required (add {key}=... to the command or the config file)")
             continue
         value = _coerce(hints[name], raw[name], key)
-        _check_range(value, f.metadata, key)
+        _check_range(value, f.metadata, key, raw[name])
         values[name] = value
     try:
         obj = cls(**values)
@@ -166,10 +166,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
-def _check_range(value: Any, meta: Mapping[str, Any], key: str) -> None:
+def _check_range(value: Any, meta: Mapping[str, Any], key: str, shown: Any) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
     for op, bound, ok in (("ge", ">=", lambda v, b: v >= b), ("gt", ">", lambda v, b: v > b),
                           ("le", "<=", lambda v, b: v <= b), ("lt", "<", lambda v, b: v < b)):
         if op in meta and not ok(value, meta[op]):
-            raise ConfigError(f"{key}={value!r} must be {bound} {meta[op]:g}")
+            raise ConfigError(f"{key}={shown!r} must be {bound} {meta[op]:g}")

@@ -103,7 +103,7 @@ def test_only_temperature_missing(tmp_path):
     info = default_info()
     del info["temperature"]
     write_snapshot(tmp_path, "snapA", info=info)
-    with pytest.raises(DataError, match=r"temperature: set data\.temperature=") as err:
+    with pytest.raises(DataError, match=r"temperature: add data\.temperature=") as err:
         load_snapshot(tmp_path / "snapA")
     assert "energy_grid" not in str(err.value).split("supplies:")[1]
 
@@ -154,5 +154,5 @@ def test_nonpositive_metadata(tmp_path, key, value):
     info = default_info()
     info[key] = value
     write_snapshot(tmp_path, "snapA", info=info)
-    with pytest.raises(DataError, match=r"snapA.*must be a positive number.*data\.(temperature|n_electrons)="):
+    with pytest.raises(DataError, match=r"snapA.*must be a (positive|finite) number.*data\.(temperature|n_electrons)="):
         load_snapshot(tmp_path / "snapA")

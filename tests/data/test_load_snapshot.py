@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from ase.units import Rydberg, kB
 
+from surrogate_hpo.physics.constants import K_B, RYDBERG
+
 from mala_synth import GRID, N_ENERGIES, N_FEATURES, QE_FIXTURE, VOXEL, default_info, write_snapshot
 from surrogate_hpo.data import DataError, Snapshot, load_snapshot, read_qe_output
 from surrogate_hpo.physics.energy_grid import EnergyGrid
@@ -85,7 +87,7 @@ def test_read_qe_output_values():
     assert qe.n_electrons == 3.0
     assert qe.fermi_energy == pytest.approx(7.1681)
     assert qe.smearing == "Fermi-Dirac"
-    assert qe.temperature == pytest.approx(0.0095 * Rydberg / kB, rel=1e-9)
+    assert qe.temperature == pytest.approx(0.0095 * RYDBERG / K_B, rel=1e-9)  # the package's constants
     assert qe.fft_grid == (12, 12, 12)
     assert qe.energy_terms["ewald"] == pytest.approx(-5.39156566 * Rydberg)
     assert qe.energy_terms["smearing"] == pytest.approx(-0.00433565 * Rydberg)

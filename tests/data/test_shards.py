@@ -169,7 +169,7 @@ def test_wrong_tensor_shape(shard_dir, tmp_path):
 
 
 def test_cli_run(synthetic_dir, tmp_path, capsys):
-    from surrogate_hpo.data.shards_cli import run
+    from surrogate_hpo.cli.shards import run
 
     out = run({"source": str(synthetic_dir), "output": str(tmp_path / "cli"), "rows_per_shard": 150,
                "input_scaling": "minmax", "output_scaling": "minmax", "train": None, "validation": None,
@@ -184,8 +184,8 @@ def test_cli_run(synthetic_dir, tmp_path, capsys):
 def test_cli_config_composes():
     from hydra import compose, initialize_config_dir
 
-    from surrogate_hpo.data.shards_cli import config_dir
+    from surrogate_hpo.cli import CONF_DIR
 
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR / "shards"), version_base="1.3"):
         cfg = compose("config", overrides=["source=/tmp/x", "rows_per_shard=10"])
     assert cfg.source == "/tmp/x" and cfg.rows_per_shard == 10 and cfg.train is None

@@ -68,7 +68,7 @@ def test_empty_explicit_split(snapshot_dir):
 
 
 def test_empty_and_missing_directory(tmp_path):
-    with pytest.raises(DataError, match="no <name>.in.npy files"):
+    with pytest.raises(DataError, match="no snapshots found"):
         SnapshotSet.from_directory(tmp_path)
     with pytest.raises(DataError, match="data directory not found"):
         SnapshotSet.from_directory(tmp_path / "nope")

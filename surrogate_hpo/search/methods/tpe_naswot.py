@@ -37,6 +37,7 @@ class TpeNaswotConfig(TpeConfig, ScoringConfig):
     threshold: float | None
 
     def check(self) -> None:
+        ScoringConfig.check(self)
         if not 0.0 <= self.quantile <= 1.0:
             raise ConfigError(f"method.quantile={self.quantile} must lie in [0, 1]")
         if self.warmup < 0:

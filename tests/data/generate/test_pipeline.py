@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(
     reason="Quantum ESPRESSO (pw.x, pp.x) not on PATH: apt-get install quantum-espresso quantum-espresso-data",
 )
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf" / "generate"
+CONF_DIR = Path(__file__).resolve().parents[3] / "surrogate_hpo" / "conf" / "generate"
 
 SIDECAR_KEYS = {
     "fermi_energy_dft", "temperature", "number_of_electrons_exact", "band_energy_dft_calculation",
@@ -33,7 +33,7 @@ def _compose(overrides):
 
 
 def test_tiny_end_to_end(tmp_path):
-    from surrogate_hpo.data.generate.cli import run
+    from surrogate_hpo.cli.generate import run
 
     cfg = _compose([f"output_dir={tmp_path}"])
     paths = run(cfg)
@@ -82,7 +82,7 @@ def test_tiny_end_to_end(tmp_path):
 
 
 def test_failed_qe_run_quotes_qe_and_leaves_nothing(tmp_path):
-    from surrogate_hpo.data.generate.cli import run
+    from surrogate_hpo.cli.generate import run
     from surrogate_hpo.data.generate.qe import QEError
 
     cfg = _compose([f"output_dir={tmp_path}", "qe.nbnd=4", "qe.kpoints=[1,1,1]"])

@@ -125,10 +125,10 @@ def test_every_shipped_generate_config_builds_settings(name):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from surrogate_hpo.data.generate.cli import config_dir
+    from surrogate_hpo.cli import CONF_DIR
     from surrogate_hpo.data.generate.pipeline import GenerateConfig
 
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR / "generate"), version_base="1.3"):
         cfg = compose(config_name=name)
     settings = GenerateConfig.from_mapping(OmegaConf.to_container(cfg, resolve=True))
     assert settings.n_snapshots >= 1

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from composed_config import compose_config
+from composed_config import compose_config, data_config
 from surrogate_hpo.data import SnapshotSet, write_shards
+from surrogate_hpo.data.train_stream import training_bytes, wants_streaming
+from surrogate_hpo.errors import ConfigError
 from surrogate_hpo.experiment import run_study
-from surrogate_hpo.study.errors import ConfigError
-from surrogate_hpo.study.train_stream import streaming_setting, training_bytes, wants_streaming
 
 TINY = ["data=mala_dir", "search_space=small", "training.max_epochs=2", "final_evaluation.seeds=2",
         "method.candidates_per_trial=8", "data.max_train_points_per_snapshot=50"]
@@ -70,13 +70,12 @@ def test_shards_of_another_split_are_refused_before_ray(synthetic_dir, tmp_path)
 
 def test_streaming_setting_and_auto_threshold(synthetic_dir):
     sset = SnapshotSet.from_directory(synthetic_dir)
-    assert streaming_setting({"streaming": "auto"}) == "auto"
-    assert streaming_setting({"streaming": "false"}) is False
-    with pytest.raises(ConfigError, match="data.streaming='sometimes'"):
-        streaming_setting({"streaming": "sometimes"})
+    assert data_config(["data.streaming=false"]).streaming is False
+    with pytest.raises(ConfigError, match="data.streaming='sometimes': choose one of 'auto', true, false"):
+        data_config(["data.streaming=sometimes"])
     size_gb = training_bytes(sset) / 2**30
     assert training_bytes(sset) == 3 * 216 * (24 + 30) * 4
-    assert not wants_streaming({"streaming": "auto", "streaming_threshold_gb": 2.0}, sset)
-    assert wants_streaming({"streaming": "auto", "streaming_threshold_gb": size_gb / 2}, sset)
-    assert not wants_streaming({"streaming": False, "streaming_threshold_gb": 0.0}, sset)
-    assert wants_streaming({"streaming": "auto", "shards": "/some/shards"}, sset)
+    assert not wants_streaming(data_config(streaming="auto", streaming_threshold_gb=2.0), sset)
+    assert wants_streaming(data_config(streaming="auto", streaming_threshold_gb=size_gb / 2), sset)
+    assert not wants_streaming(data_config(streaming=False, streaming_threshold_gb=1e-9), sset)
+    assert wants_streaming(data_config(streaming="auto", shards="/some/shards"), sset)
