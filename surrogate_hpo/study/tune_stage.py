@@ -15,16 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
+from ray.tune.search import ConcurrencyLimiter
 
 from . import interrupt
 from .config import ClusterConfig
 from .ray_runtime import record_local_processes, trial_resources
 
-__all__ = ["run_stage"]
+__all__ = ["concurrent_slots", "run_stage"]
 
 #: Tune saves its experiment state at most this often (s). Nothing here reads it back
 #: (resume works from the trials tables), so it is kept for Tune's own bookkeeping only.
 EXPERIMENT_STATE_PERIOD_S = "600"
+
+
+def concurrent_slots(cluster: ClusterConfig) -> int:
+    """Trials that can run at once on the connected cluster (CPUs / cpus_per_trial, capped by
+    ``cluster.max_concurrent_trials``)."""
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 1.0)) if ray.is_initialized() else 1.0
+    slots = max(1, int(cpus // max(cluster.cpus_per_trial, 1e-9)))
+    return min(slots, cluster.max_concurrent_trials or slots)
 
 
 def _experiment_name(storage: Path, stage: str) -> str:
@@ -62,7 +73,8 @@ def run_stage(
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", EXPERIMENT_STATE_PERIOD_S)
     config: dict[str, Any] = {"reuse_actors": True, "num_samples": num_samples}
     if search_alg is not None:
-        config["search_alg"] = search_alg
+        # Tune lets a custom searcher have one trial pending unless it knows the concurrency
+        config["search_alg"] = ConcurrencyLimiter(search_alg, max_concurrent=concurrent_slots(cluster))
     if scheduler is not None:
         config["scheduler"] = scheduler
     if cluster.max_concurrent_trials:

@@ -26,7 +26,7 @@ def check(cfg):
     (["method=oat", "method.objective=test_error"], "method.objective='test_error': choose one of"),
     (["method=naswot", "method.score=magic"], "method.score='magic' is unknown"),
     (["method=tpe", "+method.n_trial=3"], "method.n_trial: unknown key (did you mean method.n_trials?)"),
-    (["method=naswot", "+method.n_trials=3"], "method.n_trials: unknown key"),
+    (["method=naswot", "+method.n_trails=3"], "method.n_trails: unknown key"),
     (["training.max_epochs=0"], "max_epochs must be >= 1"),
     (["training.batch_size=0"], "batch_size must be >= 1"),
     (["training.learning_rate=-0.1"], "learning_rate must be > 0"),
@@ -52,3 +52,8 @@ def test_naswot_optimized_needs_training_parameters_to_tune():
 @pytest.mark.parametrize("budget", ["default", "quick"])
 def test_every_shipped_method_config_passes_the_checks(method, budget):
     assert check(compose_config([f"method={method}", f"budget={budget}"])).name == method
+
+
+def test_a_key_of_another_method_is_left_out_with_a_note(capsys):
+    method = check(compose_config(["method=naswot", "+method.n_trials=3"]))  # as in a multirun naswot,tpe
+    assert method.name == "naswot" and "method=naswot does not use method.n_trials" in capsys.readouterr().out

@@ -23,7 +23,7 @@ from ...study.plots import plot_naswot_scores
 from ...study.progress import ProgressPrinter
 from ...study.ray_runtime import trial_gpu_ids
 from ...study.trials_table import OK, TableWriter, TrialsTable, compute_of_rows
-from ...study.tune_stage import run_stage
+from ...study.tune_stage import concurrent_slots, run_stage
 from ...util.chunks import chunk_bounds
 from ..base import Method, ScoringConfig
 from ..scoring import Scoring, make_scoring
@@ -134,14 +134,6 @@ def _missing_ranges(todo: list[int], size: int) -> list[list[list[int]]]:
     return trials
 
 
-def _slots(study: StudyContext) -> int:
-    import ray
-
-    cpus = float(ray.cluster_resources().get("CPU", 1.0)) if ray.is_initialized() else 1.0
-    slots = max(1, int(cpus // max(study.cluster.cpus_per_trial, 1e-9)))
-    return min(slots, study.cluster.max_concurrent_trials or slots)
-
-
 def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture, dict[str, Any], dict[str, float]]:
     """Score every candidate of the grid not yet in the table; ``(best, details, compute)``."""
     data = study.require_data()
@@ -150,7 +142,7 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
     table = TrialsTable(study.study_dir, STAGE, key=("candidate_id",), metric="score", mode=config.direction)
     scored = {int(r["candidate_id"]) for r in table.rows if r.get("status") == OK}
     todo = [i for i in range(space.n_candidates) if i not in scored]
-    size = candidates_per_trial(config.candidates_per_trial, len(todo), _slots(study))
+    size = candidates_per_trial(config.candidates_per_trial, len(todo), concurrent_slots(study.cluster))
     trials = _missing_ranges(todo, size)
     progress = ProgressPrinter(
         STAGE, len(trials), unit="candidates", total_items=space.n_candidates, mode=config.direction,
