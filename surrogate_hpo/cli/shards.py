@@ -21,6 +21,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from ..data.errors import DataError
 from . import CONF_DIR
+from ..data.shards import read_manifest, write_shards
 
 
 def _names(value: Any) -> list[str] | None:
@@ -29,7 +30,6 @@ def _names(value: Any) -> list[str] | None:
 
 def run(cfg: DictConfig | dict) -> Path:
     """Write the shards for a composed config; return the shard folder."""
-    from surrogate_hpo.data.shards import read_manifest, write_shards
 
     c = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True) if isinstance(cfg, DictConfig) else dict(cfg)
     c.pop("hydra", None)

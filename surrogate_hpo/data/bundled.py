@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from ..descriptors.bispectrum import BispectrumSettings, compute_bispectrum
+from .generate.pack import load_packed
+from .sidecar import atoms_from_dict
 
 __all__ = ["BUNDLED_DIR", "bundled_names", "default_cache_dir", "sample_directory"]
 
@@ -94,9 +97,6 @@ def sample_directory(
     Building is atomic (temporary folder, then rename) and guarded by a file lock, so
     concurrent callers (e.g. Ray workers) build it once.
     """
-    from surrogate_hpo.data.generate.pack import load_packed
-    from surrogate_hpo.data.sidecar import atoms_from_dict
-    from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 
     src = Path(bundled_dir) if bundled_dir is not None else BUNDLED_DIR
     names = bundled_names(src)

@@ -26,6 +26,7 @@ from .scalers import Scaler, fit_scalers
 from .snapshot import Snapshot
 from .snapshot_set import SnapshotSet
 from .train_stream import SAMPLE_ROWS, TrainStream, prepare_train_stream, wants_streaming
+from .bundled import sample_directory
 
 __all__ = ["PreparedData", "load_snapshot_set", "prepare_training_data", "resolve_data_path"]
 
@@ -99,7 +100,6 @@ class PreparedData:
 def resolve_data_path(data_cfg: DataConfig) -> Path:
     """Folder of MALA snapshots for ``data_cfg``; the bundled set is materialised on demand."""
     if data_cfg.kind == "sample":
-        from .bundled import sample_directory
 
         return sample_directory()
     p = Path(str(data_cfg.path)).expanduser()

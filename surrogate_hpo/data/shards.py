@@ -41,6 +41,7 @@ from .errors import DataError
 from .scalers import Scaler, fit_scalers
 from .snapshot import Snapshot
 from .snapshot_set import SPLITS, SnapshotSet
+from ..physics.energy_grid import EnergyGrid
 
 __all__ = ["FORMAT_VERSION", "MANIFEST_NAME", "DEFAULT_ROWS_PER_SHARD", "DEFAULT_ROW_GROUP_ROWS",
            "ShardManifest", "write_shards", "read_manifest", "manifest_scalers", "shard_table"]
@@ -237,7 +238,6 @@ class ShardManifest:
 
     @property
     def energy_grid(self):
-        from ..physics.energy_grid import EnergyGrid
 
         return EnergyGrid.from_dict(self.raw["energy_grid"])
 

@@ -21,6 +21,7 @@ from ..errors import ConfigError, DataError
 from .config import DataConfig
 from .scalers import Scaler
 from .snapshot_set import SnapshotSet
+from .shards import read_manifest, write_shards
 
 #: rows of the in-memory sample kept when streaming (NASWOT batches, shapes)
 SAMPLE_ROWS = 16384
@@ -87,7 +88,6 @@ def check_shards_match(manifest: Any, sset: SnapshotSet, where: str) -> None:
 
 def prepare_train_stream(data_cfg: DataConfig, sset: SnapshotSet, default_dir: Path | None) -> TrainStream:
     """Find (``data.shards``) or write (``default_dir``) the training shards; check them."""
-    from .shards import read_manifest, write_shards
 
     given = data_cfg.shards
     if given:

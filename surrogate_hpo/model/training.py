@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+from surrogate_hpo.model.checkpoint import save_checkpoint
 
 __all__ = ["EpochCallback", "TrainingConfig", "TrainingResult", "resolve_device", "train", "evaluate_loss"]
 
@@ -334,7 +335,6 @@ def train(
 
 def _write_checkpoint(network: nn.Module, path, cfg: TrainingConfig, epoch: int, val_loss: float,
                       extra: dict[str, Any] | None) -> str:
-    from surrogate_hpo.model.checkpoint import save_checkpoint
 
     info = dict(extra or {})
     info["epoch"] = epoch

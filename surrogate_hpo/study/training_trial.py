@@ -25,6 +25,7 @@ from ..data.prepared import PreparedData
 from ..model import Architecture, TrainingConfig
 from ..util.chunks import row_slices
 from .ray_runtime import trial_gpu_ids
+from ..model import resolve_device, save_checkpoint, train
 
 __all__ = ["TrainedNetwork", "policy_with", "predict_ldos", "train_and_evaluate", "train_network",
            "validation_band_energy_mae"]
@@ -68,7 +69,6 @@ def train_network(architecture: Architecture, policy: TrainingConfig, data: Prep
     ``on_epoch_end(network, epoch, metrics)`` sees each epoch."""
     import torch
 
-    from ..model import resolve_device, train
 
     torch.set_num_threads(max(1, threads))
     # arrays from Ray's object store are read-only; training only reads them
@@ -101,7 +101,6 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: Architecture, po
     """Tune trial of the final evaluation: train with seed ``config['seed']``, report the
     validation and test energy errors and a checkpoint. A diverged run (NaN/inf loss) is
     reported with ``diverged=True`` and no errors."""
-    from ..model import save_checkpoint
 
     seed = int(config["seed"])
 

@@ -36,6 +36,7 @@ from surrogate_hpo.data.generate.qe import (
     write_pw_input,
 )
 from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
+from surrogate_hpo.descriptors.lammps_runtime import create_lammps
 
 __all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict"]
 
@@ -120,7 +121,6 @@ def _versions() -> dict[str, str]:
         except Exception:  # pragma: no cover
             pass
     try:
-        from surrogate_hpo.descriptors.lammps_runtime import create_lammps
 
         lmp = create_lammps()
         out["lammps"] = str(lmp.version())

@@ -28,6 +28,7 @@ from ...util.chunks import chunk_bounds
 from ..base import Method, ScoringConfig
 from ..scoring import Scoring, make_scoring
 from ..space import SearchSpace
+from ...model import resolve_device
 
 __all__ = ["Naswot", "NaswotConfig", "candidates_per_trial", "score_range", "scoring_trial"]
 
@@ -59,7 +60,6 @@ def scoring_trial(config: dict[str, Any], *, space: SearchSpace, scoring: Scorin
     ``device="auto"``: the trial's GPU when Ray gave it one, else the CPU."""
     import torch
 
-    from ...model import resolve_device
 
     torch.set_num_threads(max(1, threads))
     dev = resolve_device(device)

@@ -110,6 +110,30 @@ def test_tpe_naswot_prunes_below_the_learned_threshold(ray_local, synthetic_dir,
         assert (row["status"] == "pruned") == (row["naswot_score"] < thr)
     optuna_trials = pd.read_csv(run_dir / "tpe_naswot_optuna.csv")
     assert (optuna_trials["state"] == "PRUNED").sum() == len(pruned)
+    _same_scores_as_method_naswot(cfg, trials)
+
+
+def _same_scores_as_method_naswot(cfg, trials):
+    """A network gets the same score in tpe_naswot's table as method naswot computes for it."""
+    from surrogate_hpo.data.config import DataConfig
+    from surrogate_hpo.data.prepared import load_snapshot_set, prepare_training_data
+    from surrogate_hpo.search import make_method
+    from surrogate_hpo.search.factors import candidate_of
+    from surrogate_hpo.search.methods.naswot import NaswotConfig, score_range
+    from surrogate_hpo.search.scoring import make_scoring
+    from surrogate_hpo.util.typed_config import parse
+
+    data_cfg = parse(DataConfig, cfg["data"], "data")
+    data = prepare_training_data(load_snapshot_set(data_cfg), data_cfg, seed=cfg["seed"])
+    method = make_method(cfg["method"], cfg["search_space"])
+    naswot_cfg = NaswotConfig(name="naswot", score=method.config.score, n_inits=method.config.n_inits,
+                              batch_size=method.config.batch_size, k=method.config.k, direction="max",
+                              candidates_per_trial="auto", device="cpu")
+    scoring = make_scoring(naswot_cfg, data, cfg["seed"])
+    for _, row in trials.iterrows():
+        index = method.space.index_of(candidate_of(json.loads(row["config_json"])))
+        (naswot_row,) = score_range(method.space, scoring, index, index + 1)
+        assert naswot_row["score"] == pytest.approx(row["naswot_score"], rel=1e-12), row["architecture"]
 
 
 def test_direct_search_rounds_keep_the_best_level(ray_local, synthetic_dir, tmp_path):
