@@ -37,7 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from surrogate_hpo.descriptors.acsd import acsd, acsd_from_similarities, acsd_pairs, pair_similarities  # noqa: E402
+from surrogate_hpo.descriptors.acsd import (  # noqa: E402
+    acsd,
+    acsd_from_similarities,
+    acsd_pairs,
+    pair_similarities,
+)
 
 
 def _data(name: str = "Al_298K_000"):

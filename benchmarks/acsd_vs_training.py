@@ -101,13 +101,14 @@ def _acsd_route(sset, n_snapshots: int, seed: int) -> tuple[float, list[float], 
 def _training_route(path, sset, args) -> dict:
     import torch
 
+    from surrogate_hpo.data.config import DataConfig
+    from surrogate_hpo.data.energy_metrics import EnergyEvaluator
+    from surrogate_hpo.data.prepared import prepare_training_data
     from surrogate_hpo.model import TrainingConfig, build_mlp, train
-    from surrogate_hpo.search.training_trial import predict_ldos
-    from surrogate_hpo.study.energy_metrics import EnergyEvaluator
-    from surrogate_hpo.study.prepared_data import scale_snapshot_set
+    from surrogate_hpo.study.training_trial import predict_ldos
 
     t0 = time.perf_counter()
-    data = scale_snapshot_set(path, sset, {"kind": "sample", "max_train_points_per_snapshot": args.points}, seed=0)
+    data = prepare_training_data(sset, DataConfig.for_folder(max_train_points_per_snapshot=args.points), seed=0)
     test = EnergyEvaluator(data.test)
     t_prep = time.perf_counter() - t0
     runs = []
@@ -183,11 +184,14 @@ def main() -> None:
 
     import torch
 
-    from surrogate_hpo.study.prepared_data import load_snapshot_set
+    from surrogate_hpo.data.prepared import load_snapshot_set
 
     torch.set_num_threads(max(1, args.threads))
     t_start = time.perf_counter()
-    path, base = load_snapshot_set({"kind": "mala_dir", "path": args.data} if args.data else {"kind": "sample"})
+    from surrogate_hpo.data.config import DataConfig
+
+    base = load_snapshot_set(DataConfig.for_folder(args.data))
+    path = base.directory
     label = args.data_label or ("bundled Al sample" if not args.data else Path(args.data).name)
     split = (f"train {', '.join(s.name for s in base.train)}; validation "
              f"{', '.join(s.name for s in base.validation)}; test {', '.join(s.name for s in base.test)}")

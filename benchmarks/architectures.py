@@ -75,10 +75,13 @@ def macs_per_point(widths: list[int], n_in: int, n_out: int) -> int:
 def test_grid_points(study_dir: Path) -> int | None:
     """Grid points of the study's first test snapshot (from its data config), if it can be read."""
     try:
-        from surrogate_hpo.study.prepared_data import load_snapshot_set
+        from surrogate_hpo.data.prepared import load_snapshot_set
 
         cfg = json.loads((study_dir / "study.json").read_text())["config"]
-        _, sset = load_snapshot_set(cfg["data"])
+        from surrogate_hpo.data.config import DataConfig
+        from surrogate_hpo.util.typed_config import parse
+
+        sset = load_snapshot_set(parse(DataConfig, cfg["data"], "data"))
         return int(sset.test[0].n_points)
     except Exception:  # noqa: BLE001 - only a default for --snapshot-points
         return None

@@ -37,7 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from surrogate_hpo.physics import EnergyGrid, kernel_variance, thermal_energy, total_free_energy  # noqa: E402
+from surrogate_hpo.physics import (  # noqa: E402
+    EnergyGrid,
+    kernel_variance,
+    thermal_energy,
+    total_free_energy,
+)
 
 # (our key, QE key in qe_energy_terms)
 TERMS = [

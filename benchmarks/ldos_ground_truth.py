@@ -104,8 +104,8 @@ def train_and_measure(config: dict[str, Any], *, data: Any) -> None:
     import torch
     from ray import tune
 
-    from surrogate_hpo.search.training_trial import predict_ldos, train_network
-    from surrogate_hpo.study.energy_metrics import EnergyEvaluator
+    from surrogate_hpo.data.energy_metrics import EnergyEvaluator
+    from surrogate_hpo.study.training_trial import predict_ldos, train_network
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     config = config["trial"]
@@ -198,7 +198,7 @@ def run(out: Path, data_dir: Path, cpus: int) -> None:
     import ray
     from ray import tune
 
-    from surrogate_hpo.study.prepared_data import prepare_data
+    from surrogate_hpo.data.prepared import prepare_data
 
     data = prepare_data(_data_config(data_dir), seed=0)
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=False)

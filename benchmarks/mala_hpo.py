@@ -74,10 +74,10 @@ method.repeats=1`` (5 start-up trials, univariate TPE, seed 0). Each study's
 ``summary.json`` gives its wall times, chosen network and final test MAEs.
 
 Final MAE on equal terms: every network MALA chose is trained with OUR trainer
-(:func:`surrogate_hpo.search.training_trial.train_network`, same policy, same data, 1
+(:func:`surrogate_hpo.study.training_trial.train_network`, same policy, same data, 1
 thread as our final-evaluation trials) with seeds 0 .. ``--final-seeds``-1, in this process
 without Ray, and evaluated on the test snapshot: band-energy and total-free-energy MAE in
-meV/atom (:class:`surrogate_hpo.study.energy_metrics.EnergyEvaluator`), mean ± std over
+meV/atom (:class:`surrogate_hpo.data.energy_metrics.EnergyEvaluator`), mean ± std over
 seeds -- the same procedure as our studies' final evaluation (same seeds), so equal
 architectures give equal numbers.
 
@@ -117,7 +117,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from bench_machine import machine_info
 from methods import run_method
 
@@ -443,7 +442,7 @@ def mala_study(method: str, folder: Path, split: dict[str, list[str]], policy: d
             dh = mala_data_handler(params, folder, split)
             rec["data_seconds"] = time.perf_counter() - t0
             if data_cfg is not None:
-                from surrogate_hpo.study.prepared_data import prepare_data
+                from surrogate_hpo.data.prepared import prepare_data
 
                 rec["data_check"] = data_check(dh, prepare_data(data_cfg, seed=0))
             hopt = mala.HyperOpt(params, dh)
@@ -552,7 +551,7 @@ def run_ours(method: str, overrides: list[str], root: Path) -> dict[str, Any]:
 
 def final_mae(arch: dict[str, Any], policy: dict[str, Any], data, evaluator, seeds: list[int]) -> dict[str, Any]:
     """Train ``arch`` with our trainer for every seed; test MAEs in meV/atom (mean ± std)."""
-    from surrogate_hpo.search.training_trial import predict_ldos, train_network
+    from surrogate_hpo.study.training_trial import predict_ldos, train_network
 
     per = []
     t0 = time.perf_counter()
@@ -745,9 +744,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    from surrogate_hpo.data.energy_metrics import EnergyEvaluator
+    from surrogate_hpo.data.prepared import prepare_data
     from surrogate_hpo.data.snapshot_set import default_split, discover_snapshots
-    from surrogate_hpo.study.energy_metrics import EnergyEvaluator
-    from surrogate_hpo.study.prepared_data import prepare_data
 
     t_start = time.perf_counter()
     machine = machine_info()

@@ -54,7 +54,7 @@ COUNT_KEYS = ("n_trials", "n_candidates", "n_scored", "n_rows", "n_pruned", "n_f
 
 def _cli() -> list[str]:
     exe = shutil.which("surrogate-hpo")
-    return [exe] if exe else [sys.executable, "-m", "surrogate_hpo.cli"]
+    return [exe] if exe else [sys.executable, "-m", "surrogate_hpo"]
 
 
 def run_method(method: str, budget: str, overrides: list[str], root: Path) -> dict:

@@ -20,8 +20,7 @@ holding *our* weights (copied into MALA's ``FeedForwardNet``), the same batch an
 same k, natively (float32) and in float64, and compared with our scores; Kendall tau of
 the candidates' mean scores is reported too.
 
-Section 2 (``naswot_tune_overhead.bench_tune_overhead``): how much of a ``naswot``
-study's wall time is Tune overhead versus score computation, on a real local Ray.
+Tune's share of a study's wall time is measured by ``benchmarks/study_overhead.py``.
 
 Run: ``python benchmarks/naswot_speed.py [--candidates 60 --repeats 5 --threads 1]``.
 Writes ``benchmarks/results/naswot_speed.json``. MALA is optional
@@ -48,6 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench_machine import machine_info  # noqa: E402
+
 from surrogate_hpo.model import Architecture  # noqa: E402
 from surrogate_hpo.scores import MALA_K, mean_minus_std, naswot_mean_score  # noqa: E402
 from surrogate_hpo.scores.naswot import _init_stacked, stacked_to_modules  # noqa: E402
@@ -360,13 +360,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                    space=None if args.space == "wide" else args.space)
     res["machine"]["load_average_after"] = list(os.getloadavg())
     print_table(res["scoring"])
-    if args.tune_candidates > 0:
-        from naswot_tune_overhead import bench_tune_overhead, print_table as print_overhead
-
-        chunks = [c if c == "auto" else int(c) for c in args.tune_chunks]
-        res["tune_overhead"] = bench_tune_overhead(n_candidates=args.tune_candidates, chunks=chunks,
-                                                   n_inits=args.inits, n_outputs=args.outputs)
-        print_overhead(res["tune_overhead"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -79,10 +79,11 @@ def score_trials(tpe_dir: Path, nas_dir: Path | None, args: argparse.Namespace) 
     """The TPE trials that finished, with their network's NASWOT score; the score settings."""
     import torch
 
+    from surrogate_hpo.data.prepared import prepare_data
+    from surrogate_hpo.scores import ScoreBatch, ScoreSettings
     from surrogate_hpo.search.factors import candidate_of
-    from surrogate_hpo.search.naswot import score_candidates
+    from surrogate_hpo.search.scoring import Scoring
     from surrogate_hpo.search.space import parse_search_space
-    from surrogate_hpo.study.prepared_data import prepare_data
 
     torch.set_num_threads(max(1, args.threads))
     cfg = study_config(tpe_dir)
@@ -90,7 +91,9 @@ def score_trials(tpe_dir: Path, nas_dir: Path | None, args: argparse.Namespace) 
     seed = int(cfg.get("seed", 0))
     data = prepare_data(cfg["data"], seed=seed)
     b = min(settings["batch_size"], data.n_features)
-    batch = data.naswot_batch(b, seed)
+    x, y = data.score_rows(b, seed)
+    scoring = Scoring("naswot", ScoreSettings(n_inits=settings["n_inits"], k=settings["k"]),
+                      ScoreBatch(x=x, y=y, n_outputs=data.n_energies), seed)
     space = parse_search_space(cfg["search_space"])
     grid = space.candidates()
     index = {c: i for i, c in enumerate(grid)}
@@ -101,8 +104,7 @@ def score_trials(tpe_dir: Path, nas_dir: Path | None, args: argparse.Namespace) 
     if missing:
         raise SystemExit(f"{len(missing)} TPE networks are not in the study's grid (e.g. {missing[0]})")
     t0 = time.perf_counter()
-    scored = score_candidates([(index[c], c) for c in cands], batch, n_outputs=data.n_energies,
-                              n_inits=settings["n_inits"], k=settings["k"], seed=seed)
+    scored = [{"score": scoring(c, index[c])[0]} for c in cands]
     trials["naswot_score"] = [r["score"] for r in scored]
     trials["grid_index"] = [index[c] for c in cands]
     trials["architecture"] = [c.describe() for c in cands]
@@ -137,7 +139,7 @@ _WORKER_DATA: Any = None
 def _init_worker(data_cfg: dict[str, Any], seed: int, threads: int) -> None:
     import torch
 
-    from surrogate_hpo.study.prepared_data import prepare_data
+    from surrogate_hpo.data.prepared import prepare_data
 
     global _WORKER_DATA
     torch.set_num_threads(threads)
@@ -145,7 +147,7 @@ def _init_worker(data_cfg: dict[str, Any], seed: int, threads: int) -> None:
 
 
 def _train_one(job: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, Any]:
-    from surrogate_hpo.search.training_trial import train_network
+    from surrogate_hpo.study.training_trial import train_network
 
     arch, policy, seed = job
     fit = train_network(arch, policy, _WORKER_DATA, seed=seed, threads=1)

@@ -46,8 +46,13 @@ for p in (str(ROOT), str(ROOT / "benchmarks")):
         sys.path.insert(0, p)
 
 from bench_machine import machine_info  # noqa: E402
+
 from surrogate_hpo.data import SnapshotSet, read_manifest, write_shards  # noqa: E402
-from surrogate_hpo.data.streaming import in_memory_batches, memmap_batches, ray_data_batches  # noqa: E402
+from surrogate_hpo.data.streaming import (  # noqa: E402
+    in_memory_batches,
+    memmap_batches,
+    ray_data_batches,
+)
 from surrogate_hpo.model import build_mlp  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

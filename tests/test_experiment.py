@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from composed_config import compose_config
+
 from surrogate_hpo.experiment import run_study
 
 TINY = [

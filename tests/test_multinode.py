@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from composed_config import compose_config
 
 N_TRIALS = 6
@@ -110,8 +109,8 @@ class _NodeKiller(threading.Thread):
 def test_study_on_two_nodes_survives_losing_one(synthetic_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     import ray
-
     from ray_cluster_helpers import private_cluster
+
     from surrogate_hpo.experiment import run_study
 
     local_was_up = ray.is_initialized()

@@ -20,8 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from ..data.errors import DataError
-from . import CONF_DIR
 from ..data.shards import read_manifest, write_shards
+from . import CONF_DIR
 
 
 def _names(value: Any) -> list[str] | None:

@@ -11,9 +11,15 @@ from .errors import OVERRIDE_KEYS, DataError
 from .qe_output import QEOutput, read_qe_output
 from .scalers import SCALER_KINDS, Scaler, fit_scalers
 from .shards import ShardManifest, read_manifest, write_shards
-from .snapshot import Snapshot, count_nonfinite, load_snapshot
 from .sidecar import Sidecar, atoms_from_dict, read_sidecar
-from .snapshot_set import Discovery, SnapshotSet, default_split, discover, discover_snapshots
+from .snapshot import Snapshot, count_nonfinite, load_snapshot
+from .snapshot_set import (
+    Discovery,
+    SnapshotSet,
+    default_split,
+    discover,
+    discover_snapshots,
+)
 from .streaming import BatchFactory, in_memory_batches, memmap_batches, ray_data_batches
 
 __all__ = [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
 from ..descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 from .generate.pack import load_packed
 from .sidecar import atoms_from_dict

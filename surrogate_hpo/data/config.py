@@ -58,6 +58,20 @@ class DataConfig:
         if self.voxel is not None and (len(self.voxel) != 3 or any(len(r) != 3 for r in self.voxel)):
             raise ConfigError(f"data.voxel must be 3x3 (Å, one grid step per row), got {self.voxel}")
 
+    @classmethod
+    def for_folder(cls, path: str | None = None, **changes: object) -> "DataConfig":
+        """The ``data`` group of ``conf/data/`` for a MALA folder (``path``) or the bundled
+        sample (``path=None``), with ``changes``: the config scripts and benchmarks use."""
+        from omegaconf import OmegaConf
+
+        from ..util.typed_config import parse
+
+        base = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "data" /
+                                                     "_base.yaml"))
+        raw = {**base, "kind": "sample" if path is None else "mala_dir", "path": None if path is None else str(path),
+               **changes}
+        return parse(cls, raw, "data")
+
     @property
     def energy_grid_given(self) -> dict[str, float] | None:
         """The energy-grid keys set in config (None when none is)."""

@@ -20,15 +20,20 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..physics.energy_grid import EnergyGrid
+from .bundled import sample_directory
 from .config import DataConfig
 from .energy_metrics import EnergyEvaluator
 from .scalers import Scaler, fit_scalers
 from .snapshot import Snapshot
 from .snapshot_set import SnapshotSet
-from .train_stream import SAMPLE_ROWS, TrainStream, prepare_train_stream, wants_streaming
-from .bundled import sample_directory
+from .train_stream import (
+    SAMPLE_ROWS,
+    TrainStream,
+    prepare_train_stream,
+    wants_streaming,
+)
 
-__all__ = ["PreparedData", "load_snapshot_set", "prepare_training_data", "resolve_data_path"]
+__all__ = ["PreparedData", "load_snapshot_set", "prepare_data", "prepare_training_data", "resolve_data_path"]
 
 
 @dataclass
@@ -178,3 +183,14 @@ def prepare_training_data(sset: SnapshotSet, data_cfg: DataConfig, *, seed: int 
         description=f"{sset.directory}\n{sset.summary()}" + (f"\n{stream.describe()}" if stream is not None else ""),
         train_stream=stream,
     )
+
+
+def prepare_data(data_cfg: DataConfig | dict[str, Any], *, seed: int = 0, shards_dir: Path | None = None
+                 ) -> PreparedData:
+    """Load and prepare the data of a ``data`` config (typed, or the plain group as composed):
+    the one call scripts and benchmarks need."""
+    if not isinstance(data_cfg, DataConfig):
+        from ..util.typed_config import parse
+
+        data_cfg = parse(DataConfig, data_cfg, "data")
+    return prepare_training_data(load_snapshot_set(data_cfg), data_cfg, seed=seed, shards_dir=shards_dir)

@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from ..physics.energy_grid import EnergyGrid
 from .batches import flatten_grid
 from .errors import DataError
 from .scalers import Scaler, fit_scalers
 from .snapshot import Snapshot
 from .snapshot_set import SPLITS, SnapshotSet
-from ..physics.energy_grid import EnergyGrid
 
 __all__ = ["FORMAT_VERSION", "MANIFEST_NAME", "DEFAULT_ROWS_PER_SHARD", "DEFAULT_ROW_GROUP_ROWS",
            "ShardManifest", "write_shards", "read_manifest", "manifest_scalers", "shard_table"]

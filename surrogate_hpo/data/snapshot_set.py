@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from ..physics.energy_grid import EnergyGrid
 from .errors import DataError
 from .fingerprint import files_fingerprint

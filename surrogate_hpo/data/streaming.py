@@ -17,7 +17,7 @@ every training row exactly once per epoch (the last batch may be short unless
 * :func:`in_memory_batches`: every row scaled into one tensor on the device, a global
   permutation per epoch: the fastest when the data fit.
 
-**CPU slots and deadlock** (DESIGN.md §3). Ray Data work runs as Ray tasks, and two parts of
+**CPU slots and deadlock**. Ray Data work runs as Ray tasks, and two parts of
 a plain ``read_parquet -> map_batches`` pipeline wait for a free CPU: ``read_parquet``
 samples a few files with 1-CPU tasks when the Dataset is *created* (Ray 2.60,
 ``parquet_datasource._fetch_file_infos``; not configurable), and read/map tasks ask for 1 CPU

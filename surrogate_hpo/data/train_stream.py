@@ -12,7 +12,6 @@ metrics need whole snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,8 @@ from typing import Any
 from ..errors import ConfigError, DataError
 from .config import DataConfig
 from .scalers import Scaler
-from .snapshot_set import SnapshotSet
 from .shards import read_manifest, write_shards
+from .snapshot_set import SnapshotSet
 
 #: rows of the in-memory sample kept when streaming (NASWOT batches, shapes)
 SAMPLE_ROWS = 16384

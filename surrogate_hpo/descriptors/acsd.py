@@ -6,7 +6,7 @@ vectors ``s_B`` and of the LDOS vectors ``s_d``; the ACSD is the mean over pairs
 distance of the point ``(s_B, s_d)`` from the diagonal ``s_B = s_d``.  Lower is better:
 descriptors that are similar exactly where the LDOS is similar.
 
-**Distance (decided, DESIGN.md §5)**: the default ``clip=True`` is MALA's one-sided
+**Distance (decided)**: the default ``clip=True`` is MALA's one-sided
 ``max(0, s_B - s_d)``.  Reason: only pairs the descriptors call *more* similar than their
 LDOS hurt a surrogate -- two grid points the network cannot tell apart but that need
 different outputs give an error no training removes.  The opposite case (different

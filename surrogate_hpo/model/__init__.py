@@ -1,6 +1,11 @@
 """Neural networks from hyperparameters: MLP builder, training loop, checkpoints."""
 
-from surrogate_hpo.model.checkpoint import Checkpoint, architecture_of, load_checkpoint, save_checkpoint
+from surrogate_hpo.model.checkpoint import (
+    Checkpoint,
+    architecture_of,
+    load_checkpoint,
+    save_checkpoint,
+)
 from surrogate_hpo.model.network import ACTIVATIONS, Architecture, build_mlp
 from surrogate_hpo.model.training import (
     EpochCallback,

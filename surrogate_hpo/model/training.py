@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
+
 from surrogate_hpo.model.checkpoint import save_checkpoint
 
 __all__ = ["EpochCallback", "TrainingConfig", "TrainingResult", "resolve_device", "train", "evaluate_loss"]

@@ -9,8 +9,10 @@ The public one-call API is :func:`observables` (from an LDOS) and
 from .constants import BOHR, E2, HARTREE, RYDBERG
 from .dos import apply_weights, density_from_ldos, dos_from_ldos
 from .energy_grid import EnergyGrid, as_energy_grid
+from .ewald import ewald_energy
 from .fermi import K_B, entropy_integrand, fermi_function, thermal_energy
 from .fermi_level import fermi_energy_from_dos, number_of_electrons
+from .hartree import hartree_energy, hartree_potential
 from .integration import (
     IntegrationWeights,
     band_energy_weights,
@@ -20,10 +22,13 @@ from .integration import (
     kernel_variance,
     occupation_weights,
 )
-from .ewald import ewald_energy
-from .hartree import hartree_energy, hartree_potential
 from .lda import lda_pz, xc_energy
-from .observables import band_energy, entropy_contribution, observables, observables_from_dos
+from .observables import (
+    band_energy,
+    entropy_contribution,
+    observables,
+    observables_from_dos,
+)
 from .total_energy import energy_terms_from_density, total_free_energy
 
 __all__ = [

@@ -1,10 +1,10 @@
 """Training-free scores of untrained networks: one module per score, registered by name."""
 
 from surrogate_hpo.scores.base import Score, ScoreBatch, ScoreSettings
-from surrogate_hpo.scores.registry import SCORES, make_score
 from surrogate_hpo.scores.naswot import (
     DEFAULT_K,
     MALA_K,
+    UniformPool,
     batch_jacobian,
     correlation_matrix,
     mean_minus_std,
@@ -12,9 +12,9 @@ from surrogate_hpo.scores.naswot import (
     naswot_score,
     num_threads,
     score_from_jacobian,
-    UniformPool,
     stacked_to_modules,
 )
+from surrogate_hpo.scores.registry import SCORES, make_score
 
 __all__ = [
     "SCORES",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import Score, ScoreSettings
-from .naswot_score import Naswot
+from .panel.naswot import Naswot
 
 __all__ = ["SCORES", "make_score"]
 

@@ -104,7 +104,11 @@ def flat_config(candidate: Architecture, training: Mapping[str, Any] | None = No
 def optuna_distributions(space: SearchSpace, *, architecture: bool = True, training: bool = True
                          ) -> dict[str, Any]:
     """Optuna distributions for TPE: categorical choices, continuous parameters as given."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
 
     out: dict[str, Any] = {}
     if architecture:

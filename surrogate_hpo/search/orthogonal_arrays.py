@@ -3,7 +3,7 @@
 An orthogonal array of strength 2 is an ``N x k`` integer matrix, column ``j`` taking the
 values ``0 .. levels[j]-1``, such that in every pair of columns every pair of levels
 appears equally often (``N / (m_i m_j)`` times). OAT trains one trial per row and then
-picks each factor's best level by range analysis (DESIGN.md §6).
+picks each factor's best level by range analysis (docs/design.md, "Search methods").
 
 Construction (built in code, verified before it is returned)
 --------------------------------------------------------------

@@ -23,8 +23,8 @@ from ..util.atomic import replace_dir, temporary_path
 from .context import StudyContext
 from .plots import plot_final_errors
 from .progress import ProgressPrinter
-from .trials_table import TableWriter, TrialsTable, compute_of_rows, is_finite_number
 from .training_trial import train_and_evaluate
+from .trials_table import TableWriter, TrialsTable, compute_of_rows, is_finite_number
 from .tune_stage import run_stage
 
 __all__ = ["run_final_evaluation"]

@@ -22,10 +22,9 @@ import numpy as np
 from ray import tune
 
 from ..data.prepared import PreparedData
-from ..model import Architecture, TrainingConfig
+from ..model import Architecture, TrainingConfig, resolve_device, save_checkpoint, train
 from ..util.chunks import row_slices
 from .ray_runtime import trial_gpu_ids
-from ..model import resolve_device, save_checkpoint, train
 
 __all__ = ["TrainedNetwork", "policy_with", "predict_ldos", "train_and_evaluate", "train_network",
            "validation_band_energy_mae"]
@@ -62,11 +61,16 @@ class TrainedNetwork:
     val_band_energy_mae: float  # meV/atom; inf when training diverged
 
 
-def train_network(architecture: Architecture, policy: TrainingConfig, data: PreparedData, *, seed: int,
-                  threads: int = 1, on_epoch_end: Callable[[Any, int, dict[str, Any]], None] | None = None
-                  ) -> TrainedNetwork:
+def train_network(architecture: Architecture | dict[str, Any], policy: TrainingConfig | dict[str, Any],
+                  data: PreparedData, *, seed: int, threads: int = 1,
+                  on_epoch_end: Callable[[Any, int, dict[str, Any]], None] | None = None) -> TrainedNetwork:
     """Build ``architecture`` and train it with ``policy`` on ``data`` (seed ``seed``);
-    ``on_epoch_end(network, epoch, metrics)`` sees each epoch."""
+    ``on_epoch_end(network, epoch, metrics)`` sees each epoch. Plain dicts are accepted
+    (``{"widths", "activations"}``; TrainingConfig keys over its defaults)."""
+    if isinstance(architecture, dict):
+        architecture = Architecture.from_dict(architecture)
+    if isinstance(policy, dict):
+        policy = policy_with(TrainingConfig(), {k: v for k, v in policy.items() if k != "seed"})
     import torch
 
 

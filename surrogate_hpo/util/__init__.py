@@ -1,6 +1,13 @@
 """Small helpers every layer may use: atomic writes, strict JSON, typed configs, row chunks."""
 
-from .atomic import atomic_open, atomic_write_bytes, atomic_write_text, read_json, replace_dir, write_json
+from .atomic import (
+           atomic_open,
+           atomic_write_bytes,
+           atomic_write_text,
+           read_json,
+           replace_dir,
+           write_json,
+)
 from .chunks import chunk_bounds, row_slices
 from .json_safe import json_safe
 

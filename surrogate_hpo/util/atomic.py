@@ -11,8 +11,8 @@ import itertools
 import json
 import os
 import shutil
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from .json_safe import json_safe

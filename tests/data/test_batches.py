@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from mala_synth import snapshot_dir  # noqa: F401 (fixture)
+
 from surrogate_hpo.data import (
-    ArrayDataset, DataError, SnapshotSet, fit_scalers, flatten_grid, iterate_batches, load_snapshot,
+    ArrayDataset,
+    DataError,
+    SnapshotSet,
+    fit_scalers,
+    flatten_grid,
+    iterate_batches,
+    load_snapshot,
     snapshot_rows,
 )
 

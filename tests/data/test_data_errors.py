@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from mala_synth import default_info, write_snapshot
+
 from surrogate_hpo.data import DataError, count_nonfinite, load_snapshot
 
 

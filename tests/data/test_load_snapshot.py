@@ -7,11 +7,18 @@ import shutil
 import numpy as np
 import pytest
 from ase.units import Rydberg, kB
+from mala_synth import (
+    GRID,
+    N_ENERGIES,
+    N_FEATURES,
+    QE_FIXTURE,
+    VOXEL,
+    default_info,
+    write_snapshot,
+)
 
-from surrogate_hpo.physics.constants import K_B, RYDBERG
-
-from mala_synth import GRID, N_ENERGIES, N_FEATURES, QE_FIXTURE, VOXEL, default_info, write_snapshot
 from surrogate_hpo.data import DataError, Snapshot, load_snapshot, read_qe_output
+from surrogate_hpo.physics.constants import K_B, RYDBERG
 from surrogate_hpo.physics.energy_grid import EnergyGrid
 
 

@@ -10,7 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from surrogate_hpo.data import DataError, SnapshotSet, fit_scalers, read_manifest, write_shards
+from surrogate_hpo.data import (
+    DataError,
+    SnapshotSet,
+    fit_scalers,
+    read_manifest,
+    write_shards,
+)
 from surrogate_hpo.data.shards import FORMAT_VERSION, MANIFEST_NAME
 
 ROWS = 100  # the synthetic snapshots have 6x6x6 = 216 points -> 3 shards each (100, 100, 16)

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from surrogate_hpo.data import (SnapshotSet, in_memory_batches, memmap_batches, ray_data_batches,
-                                read_manifest, write_shards)
+from surrogate_hpo.data import (
+    SnapshotSet,
+    in_memory_batches,
+    memmap_batches,
+    ray_data_batches,
+    read_manifest,
+    write_shards,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from composed_config import compose_config, data_config
+
 from surrogate_hpo.data import SnapshotSet, write_shards
 from surrogate_hpo.data.train_stream import training_bytes, wants_streaming
 from surrogate_hpo.errors import ConfigError

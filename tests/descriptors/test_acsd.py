@@ -3,7 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from surrogate_hpo.descriptors.acsd import acsd, acsd_pairs, acsd_reference, pair_similarities
+from surrogate_hpo.descriptors.acsd import (
+    acsd,
+    acsd_pairs,
+    acsd_reference,
+    pair_similarities,
+)
 
 
 def _data(n=300, f=12, e=9, seed=1):

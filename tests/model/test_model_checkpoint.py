@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from surrogate_hpo.model import Architecture, architecture_of, build_mlp, load_checkpoint, save_checkpoint
+from surrogate_hpo.model import (
+    Architecture,
+    architecture_of,
+    build_mlp,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def test_round_trip_identical_predictions(tmp_path):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
+from surrogate_hpo.model import Architecture
 from surrogate_hpo.search.factors import (
     all_factors,
     architecture_factors,
@@ -15,7 +20,6 @@ from surrogate_hpo.search.factors import (
     training_factors,
     training_of,
 )
-from surrogate_hpo.model import Architecture
 from surrogate_hpo.search.space import SearchSpaceError, parse_search_space
 
 

@@ -4,7 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from surrogate_hpo.search.orthogonal_arrays import is_orthogonal, orthogonal_array, range_analysis
+from surrogate_hpo.search.orthogonal_arrays import (
+    is_orthogonal,
+    orthogonal_array,
+    range_analysis,
+)
 
 EXAMPLES = {
     (2, 4, 4, 3): 48,

@@ -12,8 +12,8 @@ import json
 
 import pandas as pd
 import pytest
-
 from composed_config import compose_config
+
 from surrogate_hpo.errors import ConfigError
 from surrogate_hpo.study.config import ClusterConfig
 from surrogate_hpo.study.ray_runtime import check_cluster_can_host
@@ -46,6 +46,7 @@ def _trial_results(stage_dir):
 def test_two_trials_share_one_gpu(synthetic_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     from ray_cluster_helpers import private_cluster
+
     from surrogate_hpo.experiment import run_study
 
     out = tmp_path / "out"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from composed_config import compose_config
+
 from surrogate_hpo.errors import ConfigError
 from surrogate_hpo.search import make_method
 from surrogate_hpo.study.config import parse_study_config

@@ -22,7 +22,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from surrogate_hpo.data.generate.ldos import LDOSSettings, dos_from_eigenvalues, electrons_from_ldos, run_ldos
+from surrogate_hpo.data.generate.ldos import (
+    LDOSSettings,
+    dos_from_eigenvalues,
+    electrons_from_ldos,
+    run_ldos,
+)
 from surrogate_hpo.data.generate.md import MDSettings, thermal_snapshots
 from surrogate_hpo.data.generate.pack import save_packed
 from surrogate_hpo.data.generate.qe import (

@@ -30,12 +30,23 @@ from ...data.descriptor_set import default_cache_dir, write_descriptor_set
 from ...data.snapshot import Snapshot
 from ...data.snapshot_set import SnapshotSet
 from ...descriptors.acsd import acsd_from_similarities, acsd_pairs, pair_similarities
-from ...descriptors.bispectrum import MAX_CUTOFF_OVER_WIDTH, MAX_TWOJMAX, BispectrumSettings, n_bispectrum_components
+from ...descriptors.bispectrum import (
+    MAX_CUTOFF_OVER_WIDTH,
+    MAX_TWOJMAX,
+    BispectrumSettings,
+    n_bispectrum_components,
+)
 from ...descriptors.cache import cached_bispectrum
 from ...errors import ConfigError, DataError
 from ...study.context import Outcome, StudyContext
 from ...study.progress import ProgressPrinter
-from ...study.trials_table import OK, TableWriter, TrialsTable, compute_of_rows, is_finite_number
+from ...study.trials_table import (
+    OK,
+    TableWriter,
+    TrialsTable,
+    compute_of_rows,
+    is_finite_number,
+)
 from ...study.tune_stage import run_stage
 from ...util.atomic import write_json
 from ...util.typed_config import spec

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ray import tune
 
-from ...model import Architecture
+from ...model import Architecture, resolve_device
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_naswot_scores
 from ...study.progress import ProgressPrinter
@@ -28,7 +28,6 @@ from ...util.chunks import chunk_bounds
 from ..base import Method, ScoringConfig
 from ..scoring import Scoring, make_scoring
 from ..space import SearchSpace
-from ...model import resolve_device
 
 __all__ = ["Naswot", "NaswotConfig", "candidates_per_trial", "score_range", "scoring_trial"]
 

@@ -24,12 +24,26 @@ from ...model import Architecture
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_search_trials
 from ...study.progress import ProgressPrinter
-from ...study.trials_table import (DIVERGED, ERROR, OK, PRUNED, TableWriter, TrialsTable, compute_of_rows,
-                                   is_finite_number)
+from ...study.trials_table import (
+    DIVERGED,
+    ERROR,
+    OK,
+    PRUNED,
+    TableWriter,
+    TrialsTable,
+    compute_of_rows,
+    is_finite_number,
+)
 from ...study.tune_stage import run_stage
 from ..base import TrainedSearchConfig
 from ..factors import candidate_of, describe_config, training_of
-from ..repeated_training import METRIC, MODE, OBJECTIVE, OBJECTIVES, repeated_training_trial
+from ..repeated_training import (
+    METRIC,
+    MODE,
+    OBJECTIVE,
+    OBJECTIVES,
+    repeated_training_trial,
+)
 from ..scoring import Scoring
 
 __all__ = ["SearchStage", "finished_results", "outcome_of", "run_trained_stage", "trial_status"]

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from composed_config import compose_config
-from surrogate_hpo.experiment import run_study
+
 from surrogate_hpo.errors import ConfigError
+from surrogate_hpo.experiment import run_study
 from surrogate_hpo.search.methods.acsd import select_setting
 
 
@@ -113,10 +113,14 @@ def test_mala_dir_and_sample_give_the_same_acsd(tmp_path):
     import shutil
 
     from surrogate_hpo.data.bundled import BUNDLED_DIR
-    from surrogate_hpo.data.generate.pack import load_packed
     from surrogate_hpo.data.config import DataConfig
+    from surrogate_hpo.data.generate.pack import load_packed
     from surrogate_hpo.data.prepared import load_snapshot_set
-    from surrogate_hpo.search.methods.acsd import AcsdConfig, acsd_of_setting, prepare_pairs
+    from surrogate_hpo.search.methods.acsd import (
+        AcsdConfig,
+        acsd_of_setting,
+        prepare_pairs,
+    )
     from surrogate_hpo.util.typed_config import parse
 
     d = tmp_path / "snaps"

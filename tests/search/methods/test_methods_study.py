@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from composed_config import compose_config
+
 from surrogate_hpo.experiment import run_study
 from surrogate_hpo.search.repeated_training import METRIC
 

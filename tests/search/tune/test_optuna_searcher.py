@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution

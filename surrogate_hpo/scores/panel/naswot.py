@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ..model import Architecture
-from .base import Score, ScoreBatch
-from .naswot import naswot_mean_score
+from ...model import Architecture
+from ..base import Score, ScoreBatch
+from ..naswot import naswot_mean_score
 
 __all__ = ["Naswot"]
 

@@ -1,0 +1,1 @@
+"""The registered scores, one module each (the classes :mod:`..registry` lists)."""
