@@ -54,7 +54,7 @@ as ``compat_shims``), otherwise every MALA training with that schedule fails.
   multivariate=True)``, Optuna's default 10 start-up trials), ``--n-trials`` trials, one
   training each.
 
-Training policy of every training on both sides (search and final): ``conf/training/
+Training policy of every training on both sides (search and final): ``surrogate_hpo/conf/training/
 default.yaml`` with ``training.max_epochs=--epochs``: Adam, lr 1e-3, batch 256, early
 stopping patience 5 (threshold 0), ReduceLROnPlateau patience 2 factor 0.5, no weight decay;
 in MALA ``running.optimizer/learning_rate/mini_batch_size/max_number_epochs/
@@ -125,7 +125,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results"
-CONF_DIR = ROOT / "conf"
+CONF_DIR = ROOT / "surrogate_hpo" / "conf"
 #: MALA method -> our method searching the same way
 PAIRS = {"naswot": "naswot", "oat": "oat", "optuna": "tpe"}
 ACTIVATIONS = ("sigmoid", "relu", "leakyrelu", "tanh")

@@ -1,7 +1,7 @@
 """NASWOT speed and agreement: surrogate_hpo vs MALA, side by side on one machine.
 
 Section 1 (``bench_scoring``): for candidate architectures drawn from the default search
-space (``conf/search_space/default.yaml``: 2-3 hidden layers, widths {32, 64, 128},
+space (``surrogate_hpo/conf/search_space/default.yaml``: 2-3 hidden layers, widths {32, 64, 128},
 activations {sigmoid, relu, leakyrelu, tanh} per layer; ``--space wide``: 2-4 layers,
 widths up to 512), F=91 inputs and nE=84 outputs as in the bundled data, the NASWOT mean
 score over T=5 initialisations with batch B=64 is computed by
@@ -62,7 +62,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def search_space_sample(n: int, seed: int = 0, space: str | None = "default") -> list[Architecture]:
-    """``n`` architectures drawn (seeded) from ``conf/search_space/<space>.yaml``'s grid;
+    """``n`` architectures drawn (seeded) from ``surrogate_hpo/conf/search_space/<space>.yaml``'s grid;
     ``space=None``: a wider synthetic space, 2-4 hidden layers of widths up to 512."""
     rng = np.random.default_rng(seed)
     if space is not None:
@@ -70,7 +70,7 @@ def search_space_sample(n: int, seed: int = 0, space: str | None = "default") ->
 
         from surrogate_hpo.search.space import parse_search_space
 
-        grid = parse_search_space(yaml.safe_load((ROOT / "conf" / "search_space" / f"{space}.yaml").read_text()))
+        grid = parse_search_space(yaml.safe_load((ROOT / "surrogate_hpo" / "conf" / "search_space" / f"{space}.yaml").read_text()))
         cands = grid.candidates()
         pick = rng.choice(len(cands), size=min(n, len(cands)), replace=False)
         return [cands[i].to_architecture() for i in pick]
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--outputs", type=int, default=84, help="LDOS energies (the bundled data has 84)")
     ap.add_argument("--space", default="default",
-                    help="conf/search_space/<name>.yaml to sample, or 'wide' (2-4 layers, widths to 512)")
+                    help="surrogate_hpo/conf/search_space/<name>.yaml to sample, or 'wide' (2-4 layers, widths to 512)")
     ap.add_argument("--tune-candidates", type=int, default=1872,
                     help="candidates for the Tune-overhead part (0 skips it)")
     ap.add_argument("--tune-chunks", nargs="+", default=["16", "auto"], help="candidates_per_trial settings")

@@ -7,7 +7,7 @@ For every TPE trial that trained to the end:
 * its network's **NASWOT mean score** (``mean - std`` over T initialisations), computed
   exactly as the ``naswot`` method does it: the study's own NASWOT batch
   (``method.batch_size`` training rows drawn with the study seed, scaled), T and k from
-  ``conf/method/naswot.yaml`` (or ``--n-inits``/``--k``), and the initialisation seed of
+  ``surrogate_hpo/conf/method/naswot.yaml`` (or ``--n-inits``/``--k``), and the initialisation seed of
   the network's index in the architecture grid. When a NASWOT study is given, its table
   must hold the same score for the same network (checked, so both figures agree);
 * its trained **validation band-energy MAE** (meV/atom, mean over the trial's repeats),
@@ -65,10 +65,10 @@ def study_config(study_dir: Path) -> dict[str, Any]:
 
 
 def naswot_settings(naswot_cfg: dict[str, Any] | None, args: argparse.Namespace) -> dict[str, Any]:
-    """T, k and B: ``--n-inits``/``--k``, else the NASWOT study's, else conf/method/naswot.yaml."""
+    """T, k and B: ``--n-inits``/``--k``, else the NASWOT study's, else surrogate_hpo/conf/method/naswot.yaml."""
     import yaml
 
-    m = yaml.safe_load((ROOT / "conf" / "method" / "naswot.yaml").read_text())
+    m = yaml.safe_load((ROOT / "surrogate_hpo" / "conf" / "method" / "_scoring.yaml").read_text())
     if naswot_cfg is not None:
         m.update(naswot_cfg["method"])
     return {"n_inits": int(args.n_inits or m.get("n_inits", 5)), "k": float(args.k or m.get("k", 1e-5)),
@@ -130,7 +130,7 @@ def naswot_choice(naswot_dir: Path | None) -> dict[str, Any] | None:
     val = final[METRIC].astype(float)
     return {"architecture": best["architecture"], "score": float(best["score"]),
             "candidate_id": int(best["candidate_id"]), "val_mae_mean": float(val.mean()), "val_mae_std": float(val.std(ddof=0)),
-            "n_seeds": int(len(val)), "policy": "fixed (conf/training), final evaluation"}
+            "n_seeds": int(len(val)), "policy": "fixed (surrogate_hpo/conf/training), final evaluation"}
 
 
 _WORKER_DATA: Any = None
