@@ -28,11 +28,13 @@ Options (before the overrides):
 
 Environment:
   RAY_ADDRESS           the cluster's dashboard/job address (http://<head>:8265); required
+  RAY_AUTH_TOKEN        the cluster's token, if it is not in ~/.ray/auth_token (clusters run
+                        with token authentication; see launch/README.md)
   OUTPUT_ROOT           if set and no output_root= override is given, output_root=$OUTPUT_ROOT
 
 Notes:
-  * The job runs in a copy of this directory (`--working-dir .`, outputs/ multirun/ .git
-    excluded), deleted with the job's session: give output_root= an absolute path on a
+  * The job runs in a copy of this directory (`--working-dir .`; outputs/ multirun/ .git
+    data/ benchmarks/results/ excluded), deleted with the job's session: give output_root= an absolute path on a
     filesystem every node sees (NFS, Lustre); Tune checks that trials on worker nodes can
     write there. data.path must exist on the head node (trials get the data through Ray).
   * Every node needs the package's dependencies (torch, ray, ...): run
@@ -42,7 +44,7 @@ EOF
 }
 
 # results, not code, stay behind (Ray limits the size of a working_dir)
-runtime_env=(--runtime-env-json '{"excludes": ["outputs/", "multirun/", ".git/", "__pycache__/"]}')
+runtime_env=(--runtime-env-json '{"excludes": ["/outputs/", "/multirun/", ".git/", "__pycache__/", "/data/", "/benchmarks/results/", ".ruff_cache/", ".hypothesis/", ".pytest_cache/"]}')
 wait_flag=()
 submission=()
 dry_run=0

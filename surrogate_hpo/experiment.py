@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .data.physics_checks import check_physics
 from .data.prepared import load_snapshot_set, prepare_training_data
 from .search import make_method
 from .study import interrupt
@@ -54,6 +55,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
           f"{study_dir}", flush=True)
     with account.phase("data checks and loading"):
         snapshots = load_snapshot_set(config.data, require_descriptors=method.data == "training")
+        physics = check_physics(snapshots)
         fingerprint = snapshots.fingerprint()
         if folder.resuming:
             folder.check_same_study(raw, fingerprint)
@@ -65,6 +67,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
     _remove_if_unused(Path(run_dir), study_dir)
     try:
         print(f"[data] {snapshots.directory}\n{snapshots.summary()}", flush=True)
+        print("\n".join(physics.lines()), flush=True)
         if data is not None and data.train_stream is not None:
             print(f"[data] {data.train_stream.describe()}", flush=True)
         with account.phase("ray start"), interrupt.deferred("Ray start-up"):
@@ -78,6 +81,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
             "study_name": config.study_name, "method": method.name, "study_dir": str(study_dir),
             "data": f"{snapshots.directory}: {len(snapshots.all)} snapshots "
                     f"({len(snapshots.train)} train, {len(snapshots.validation)} validation, {len(snapshots.test)} test)",
+            "data_checks": physics.to_dict(),
             "method_details": outcome.details, "objective": outcome.objective,
             "search_compute": {k: float(outcome.compute.get(k, 0.0)) for k in ("cpu_seconds", "gpu_seconds")},
         }
@@ -98,6 +102,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
             summary["objective"] = band
             write_json(study_dir / "best_config.json", {"architecture": summary["chosen"], "training": policy.to_dict()})
         summary["compute"] = compute
+        summary["warnings"] = list(physics.warnings)
         summary["wall_seconds"] = account.wall_seconds
         summary["time_account"] = account.to_dict()
         print(write_summary(study_dir, summary), flush=True)

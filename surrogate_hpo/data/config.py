@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import ConfigError
-from ..util.typed_config import spec
+from ..util.typed_config import parse, spec
 
 __all__ = ["DataConfig", "EnergyGridOverride"]
 
@@ -46,7 +46,8 @@ class DataConfig:
     streaming: Literal["auto"] | bool
     streaming_threshold_gb: float = spec(gt=0)
     shards: str | None
-    shuffle_buffer: int | Literal["auto"] | None = spec(ge=1)
+    shuffle_buffer: int | None = spec(ge=1)
+    mix_shards: int | Literal["auto"] = spec(ge=1)
     prefetch_batches: int = spec(ge=1)
 
     def check(self) -> None:
@@ -63,8 +64,6 @@ class DataConfig:
         """The ``data`` group of ``conf/data/`` for a MALA folder (``path``) or the bundled
         sample (``path=None``), with ``changes``: the config scripts and benchmarks use."""
         from omegaconf import OmegaConf
-
-        from ..util.typed_config import parse
 
         base = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "data" /
                                                      "_base.yaml"))

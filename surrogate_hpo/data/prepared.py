@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..physics.energy_grid import EnergyGrid
+from ..util.typed_config import parse
 from .bundled import sample_directory
 from .config import DataConfig
 from .energy_metrics import EnergyEvaluator
@@ -190,7 +191,5 @@ def prepare_data(data_cfg: DataConfig | dict[str, Any], *, seed: int = 0, shards
     """Load and prepare the data of a ``data`` config (typed, or the plain group as composed):
     the one call scripts and benchmarks need."""
     if not isinstance(data_cfg, DataConfig):
-        from ..util.typed_config import parse
-
         data_cfg = parse(DataConfig, data_cfg, "data")
     return prepare_training_data(load_snapshot_set(data_cfg), data_cfg, seed=seed, shards_dir=shards_dir)

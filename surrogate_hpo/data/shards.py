@@ -27,7 +27,6 @@ rows. Every file is written to a temporary name in its folder and moved into pla
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from ..physics.energy_grid import EnergyGrid
+from ..util.atomic import atomic_open, atomic_write_bytes
+from .fingerprint import files_fingerprint
 from .batches import flatten_grid
 from .errors import DataError
 from .scalers import Scaler, fit_scalers
@@ -53,7 +54,6 @@ MANIFEST_NAME = "manifest.json"
 DEFAULT_ROWS_PER_SHARD = 131072
 #: Parquet row group size (rows); Ray Data may split a file's read along row groups.
 DEFAULT_ROW_GROUP_ROWS = 65536
-_TMP_MARK = ".tmp-"
 
 
 def _tensor_array(a: np.ndarray):
@@ -76,29 +76,19 @@ def shard_table(name: str, x: np.ndarray, y: np.ndarray, first_point: int):
     })
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _atomic_write_table(path: Path, table, row_group_rows: int, compression: str | None) -> None:
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
-    try:
-        pq.write_table(table, tmp, row_group_size=row_group_rows, compression=compression or "none")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(path) as fh:
+        pq.write_table(table, fh, row_group_size=row_group_rows, compression=compression or "none")
+
+
+def snapshot_fingerprint(s: Snapshot) -> str | None:
+    """Fingerprint of a snapshot's files (None for a snapshot not loaded from files)."""
+    if s.path is None:
+        return None
+    files = [(suffix, s.path.parent / f"{s.name}{suffix}") for suffix in (".in.npy", ".out.npy")]
+    return files_fingerprint([(k, p) for k, p in files if p.is_file()])
 
 
 def _atoms_dict(s: Snapshot) -> dict | None:
@@ -195,6 +185,7 @@ def write_shards(
                 "voxel": np.asarray(s.voxel).tolist() if s.voxel is not None else None,
                 "reference": dict(s.reference),
                 "atoms": _atoms_dict(s),
+                "fingerprint": snapshot_fingerprint(s),
             }
     manifest = {
         "format": FORMAT_NAME,
@@ -214,7 +205,7 @@ def write_shards(
         "snapshots": snapshots,
         "scalers": {"fitted_on": "train", "input": x_scaler.to_dict(), "output": y_scaler.to_dict()},
     }
-    _atomic_write_bytes(out / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
+    atomic_write_bytes(out / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
     return out
 
 
@@ -314,6 +305,43 @@ def _check_files(m: ShardManifest) -> None:
                                         f"tensor of shape [{width}] (manifest). {hint}")
 
 
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _check_structure(raw: dict, path: Path, d: Path) -> None:
+    """Types and values of the manifest's fields (DataError naming the first bad one)."""
+    def bad(what: str) -> DataError:
+        return DataError(f"{path}: {what}. Re-create the shards (surrogate-hpo-shards ... overwrite=true).")
+
+    for key in ("n_features", "n_energies"):
+        if not _is_count(raw[key]) or raw[key] < 1:
+            raise bad(f"\"{key}\" must be a positive integer, got {raw[key]!r}")
+    try:
+        EnergyGrid.from_dict(raw["energy_grid"])
+        Scaler.from_dict(raw["scalers"]["input"])
+        Scaler.from_dict(raw["scalers"]["output"])
+    except Exception as exc:  # noqa: BLE001 - any malformed entry is the same user problem
+        raise bad(f"malformed energy_grid or scalers ({type(exc).__name__}: {exc})") from None
+    splits, snaps = raw["splits"], raw["snapshots"]
+    if not isinstance(splits, dict) or not all(isinstance(v, list) and all(isinstance(n, str) for n in v)
+                                               for v in splits.values()):
+        raise bad("\"splits\" must map split names to lists of snapshot names")
+    if not isinstance(snaps, dict):
+        raise bad("\"snapshots\" must map snapshot names to their entries")
+    root = d.resolve()
+    for name, entry in snaps.items():
+        if not isinstance(entry, dict) or not _is_count(entry.get("n_rows")) or not isinstance(entry.get("shards"),
+                                                                                                list):
+            raise bad(f"snapshot {name!r}: needs \"n_rows\" (a count) and \"shards\" (a list)")
+        for sh in entry["shards"]:
+            if not (isinstance(sh, dict) and isinstance(sh.get("file"), str) and _is_count(sh.get("rows"))
+                    and _is_count(sh.get("first_point", 0))):
+                raise bad(f"snapshot {name!r}: a shard entry needs \"file\" and \"rows\", got {sh!r}")
+            if not (d / sh["file"]).resolve().is_relative_to(root):
+                raise bad(f"snapshot {name!r}: shard file {sh['file']!r} lies outside the shard folder")
+
+
 def read_manifest(directory: str | Path, *, check_files: bool = True) -> ShardManifest:
     """Read and check ``<directory>/manifest.json``.
 
@@ -342,6 +370,7 @@ def read_manifest(directory: str | Path, *, check_files: bool = True) -> ShardMa
                if k not in raw]
     if missing:
         raise DataError(f"{path}: manifest lacks {missing}. Re-create the shards.")
+    _check_structure(raw, path, d)
     unknown = [n for names in raw["splits"].values() for n in names if n not in raw["snapshots"]]
     if unknown:
         raise DataError(f"{path}: splits name snapshots {unknown} that have no entry in \"snapshots\".")

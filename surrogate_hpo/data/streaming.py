@@ -10,8 +10,10 @@ every training row exactly once per epoch (the last batch may be short unless
   :mod:`surrogate_hpo.data.shards`): shard order shuffled per epoch, each shard read,
   permuted (seeded) and scaled inside the pipeline (``map_batches``, numpy format,
   vectorised, run by Ray workers in parallel with training), then ``iter_torch_batches``
-  with prefetching and an optional bounded shuffle window (``local_shuffle_buffer_size``,
-  seeded) to the trial's device.
+  with prefetching to the trial's device; each batch mixes ``mix_shards`` shards held at
+  once (or, alternatively, Ray's bounded row shuffle window ``local_shuffle_buffer_size``).
+  Without mixing a batch comes from one shard, a region of one snapshot, and training
+  converges far worse than from memory (``benchmarks/streaming_quality.py``).
 * :func:`memmap_batches`: the MALA ``.npy`` files memory-mapped, read chunk by chunk
   (chunks in random order, rows shuffled inside a chunk): no Ray.
 * :func:`in_memory_batches`: every row scaled into one tensor on the device, a global
@@ -145,6 +147,47 @@ def _rebatch(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], batch_size: in
         yield torch.cat([c[0] for c in carry]), torch.cat([c[1] for c in carry])
 
 
+def _interleave(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], k: int, batch_size: int, drop_last: bool
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches that draw rows from ``k`` blocks at once.
+
+    ``k`` blocks (each a shard, already permuted) are held; every batch takes from each of
+    them in proportion to the rows it has left, so they run out together, and a spent block
+    is replaced by the next one. A batch then mixes ``k`` shards (regions of different
+    snapshots) instead of coming from one, at the memory of ``k`` shards.
+    """
+    source = iter(blocks)
+    active: list[list[Any]] = []
+
+    def refill() -> None:
+        while len(active) < k:
+            nxt = next(source, None)
+            if nxt is None:
+                return
+            if nxt[0].shape[0]:
+                active.append([nxt[0], nxt[1], 0])
+
+    refill()
+    while active:
+        left = np.array([b[0].shape[0] - b[2] for b in active], dtype=np.float64)
+        want = int(min(batch_size, left.sum()))
+        if want < batch_size and drop_last:
+            return  # the last, short batch (no block is left to refill from)
+        exact = want * left / left.sum()
+        share = np.floor(exact).astype(int)
+        for i in np.argsort(share - exact)[: want - int(share.sum())]:
+            share[i] += 1
+        xs, ys = [], []
+        for blk, t in zip(active, share):
+            if t:
+                xs.append(blk[0][blk[2]:blk[2] + t])
+                ys.append(blk[1][blk[2]:blk[2] + t])
+                blk[2] += int(t)
+        active[:] = [blk for blk in active if blk[2] < blk[0].shape[0]]
+        refill()
+        yield (xs[0], ys[0]) if len(xs) == 1 else (torch.cat(xs), torch.cat(ys))
+
+
 class RayDataBatches:
     """Batch factory over the Parquet shards of one split (see :func:`ray_data_batches`)."""
 
@@ -156,7 +199,7 @@ class RayDataBatches:
                  split: str = "train", shuffle: bool = True, prefetch_batches: int = 4,
                  drop_last: bool = False, data_cpus: float = 0.0, concurrency: int = 2,
                  preserve_order: bool | None = None,
-                 reader: Literal["tasks", "parquet"] = "tasks") -> None:
+                 reader: Literal["tasks", "parquet"] = "tasks", mix_shards: int = 1) -> None:
         self.manifest = shard_dir if isinstance(shard_dir, ShardManifest) else read_manifest(shard_dir)
         if int(batch_size) < 1:
             raise DataError(f"batch_size must be >= 1, got {batch_size}")
@@ -182,6 +225,7 @@ class RayDataBatches:
         if reader not in ("tasks", "parquet"):
             raise DataError(f"reader must be 'tasks' or 'parquet', got {reader!r}")
         self.reader = reader
+        self.mix_shards = max(1, min(int(mix_shards), len(self.files)))
 
     def __len__(self) -> int:
         """Rows per epoch."""
@@ -230,7 +274,11 @@ class RayDataBatches:
             # per 1024-row batch on 2 cores; see benchmarks/streaming.py)
             blocks = ds.iter_torch_batches(batch_size=None, dtypes=torch.float32, device=self.device,
                                            prefetch_batches=max(1, self.prefetch_batches))
-            yield from _rebatch(((b["x"], b["y"]) for b in blocks), self.batch_size, self.drop_last)
+            pairs = ((b["x"], b["y"]) for b in blocks)
+            if self.mix_shards > 1:
+                yield from _interleave(pairs, self.mix_shards, self.batch_size, self.drop_last)
+            else:
+                yield from _rebatch(pairs, self.batch_size, self.drop_last)
             return
         it = ds.iter_torch_batches(
             batch_size=self.batch_size, dtypes=torch.float32, device=self.device,
@@ -265,7 +313,9 @@ def ray_data_batches(shard_dir: str | Path | ShardManifest, *, batch_size: int,
         device: where the tensors go (``iter_torch_batches(device=...)``).
         x_scaler, y_scaler: ``"manifest"`` (default): the scalers fitted on the training
             split stored in the manifest; None: unscaled; or a :class:`Scaler`.
-        options: ``split``, ``shuffle``, ``prefetch_batches`` (4), ``drop_last``,
+        options: ``mix_shards`` (1: a batch comes from one shard; k: every batch draws from
+            k shards held at once, see :func:`_interleave`), ``split``, ``shuffle``,
+            ``prefetch_batches`` (4), ``drop_last``,
             ``data_cpus`` (0: see the module notes on deadlock), ``concurrency`` (2),
             ``preserve_order``, ``reader`` (``"tasks"``, default; or ``"parquet"`` for
             ``ray.data.read_parquet``, which needs a free CPU when the Dataset is built).

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ConfigError, DataError
 from .config import DataConfig
 from .scalers import Scaler
-from .shards import read_manifest, write_shards
+from .shards import read_manifest, snapshot_fingerprint, write_shards
 from .snapshot_set import SnapshotSet
 
 #: rows of the in-memory sample kept when streaming (NASWOT batches, shapes)
@@ -36,6 +36,7 @@ class TrainStream:
     shuffle_buffer: int | None = None
     prefetch_batches: int = 4
     concurrency: int = 2
+    mix_shards: int = 1
 
     def batches(self, *, batch_size: int, seed: int, device: Any, x_scaler: Scaler, y_scaler: Scaler):
         """A batch factory ``epoch -> (x, y)`` tensors on ``device``, scaled with the study's scalers."""
@@ -46,10 +47,12 @@ class TrainStream:
         DataContext.get_current().enable_progress_bars = False  # trial logs, not bars
         return ray_data_batches(self.shard_dir, batch_size=batch_size, seed=seed, device=device,
                                 x_scaler=x_scaler, y_scaler=y_scaler, shuffle_buffer=self.shuffle_buffer,
-                                prefetch_batches=self.prefetch_batches, concurrency=self.concurrency)
+                                prefetch_batches=self.prefetch_batches, concurrency=self.concurrency,
+                                mix_shards=self.mix_shards)
 
     def describe(self) -> str:
-        window = f", shuffle window {self.shuffle_buffer} rows" if self.shuffle_buffer else ""
+        window = (f", shuffle window {self.shuffle_buffer} rows" if self.shuffle_buffer else
+                  f", each batch from {self.mix_shards} shards")
         return f"training rows streamed by Ray Data: {self.n_rows} rows in {self.n_shards} shards at {self.shard_dir}{window}"
 
 
@@ -79,10 +82,31 @@ def check_shards_match(manifest: Any, sset: SnapshotSet, where: str) -> None:
         raise ConfigError(f"{where}: the shards' training split {have} is not the study's {names}; "
                           "use the same data.train list (or default split) as when the shards were written")
     for s in sset.train:
-        rows = int(manifest.raw["snapshots"][s.name]["n_rows"])
+        entry = manifest.raw["snapshots"][s.name]
+        rows = int(entry["n_rows"])
         if rows != s.n_points:
             raise ConfigError(f"{where}: snapshot {s.name} has {rows} rows in the shards but "
                               f"{s.n_points} grid points in {s.name}.in.npy")
+        stored = entry.get("fingerprint")
+        if stored is None or stored != snapshot_fingerprint(s):
+            raise ConfigError(f"{where}: the shards of snapshot {s.name} were not written from {s.path}.in/.out.npy "
+                              f"({'no fingerprint in the manifest' if stored is None else 'other file contents'}); "
+                              "write the shards of this data: surrogate-hpo-shards source=<data.path> output=<folder>")
+
+
+#: memory the shards a streamed batch mixes may take (``data.mix_shards: auto``)
+MIX_BUDGET_BYTES = 1 << 30
+
+
+def mix_shards_for(setting: int | str, manifest: Any, n_shards: int) -> int:
+    """Shards a batch draws from: the setting, or for ``auto`` as many as fit in
+    :data:`MIX_BUDGET_BYTES` (float32 rows of the largest shard), at least 2, at most all."""
+    if setting != "auto":
+        return max(1, min(int(setting), n_shards))
+    largest = max((int(sh["rows"]) for snap in manifest.raw["snapshots"].values() for sh in snap["shards"]),
+                  default=1)
+    per_shard = largest * (manifest.n_features + manifest.n_energies) * 4
+    return max(1, min(n_shards, max(2, MIX_BUDGET_BYTES // max(per_shard, 1))))
 
 
 def prepare_train_stream(data_cfg: DataConfig, sset: SnapshotSet, default_dir: Path | None) -> TrainStream:
@@ -113,8 +137,10 @@ def prepare_train_stream(data_cfg: DataConfig, sset: SnapshotSet, default_dir: P
                          input_scaling=data_cfg.input_scaling, output_scaling=data_cfg.output_scaling)
             manifest = read_manifest(default_dir)
     check_shards_match(manifest, sset, where)
-    window = data_cfg.shuffle_buffer if isinstance(data_cfg.shuffle_buffer, int) else None
+    window = data_cfg.shuffle_buffer
+    n_shards = len(manifest.files("train"))
     return TrainStream(
+        mix_shards=1 if window else mix_shards_for(data_cfg.mix_shards, manifest, n_shards),
         shard_dir=str(Path(manifest.directory).resolve()),
         n_rows=manifest.n_rows("train"),
         n_shards=len(manifest.files("train")),

@@ -16,11 +16,14 @@ __all__ = ["Score", "ScoreBatch", "ScoreSettings"]
 @dataclass(frozen=True)
 class ScoreBatch:
     """The points a score looks at: ``x`` scaled descriptors ``(B, F)``; ``y`` the scaled
-    LDOS of the same points ``(B, nE)`` (for scores that need a loss); ``n_outputs`` = nE."""
+    LDOS of the same points ``(B, nE)`` (for scores that need a loss); ``n_outputs`` = nE;
+    ``train`` and ``validation``: ``(x, y)`` row samples for the scores that train briefly."""
 
     x: np.ndarray
     y: np.ndarray | None
     n_outputs: int
+    train: tuple[np.ndarray, np.ndarray] | None = None
+    validation: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Score(abc.ABC):
     summary: ClassVar[str] = ""
     #: True when the score needs ``batch.y`` (a loss)
     uses_targets: ClassVar[bool] = False
+    #: True when the score trains (needs ``batch.train`` and ``batch.validation``)
+    uses_training_rows: ClassVar[bool] = False
 
     def __init__(self, settings: ScoreSettings) -> None:
         self.settings = settings

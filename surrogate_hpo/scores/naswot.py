@@ -80,6 +80,7 @@ from ._jacobians import (  # noqa: F401 - re-exported for tests and benchmarks
 
 __all__ = [
     "DEFAULT_K",
+    "architecture_jacobians",
     "MALA_K",
     "batch_jacobian",
     "correlation_matrix",
@@ -306,6 +307,18 @@ def _seeds(seed: int, n: int) -> list[int]:
     return [int(s.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
+def architecture_jacobians(arch: Architecture, x: torch.Tensor, n_outputs: int, n_inits: int,
+                           rng: np.random.Generator, pool: UniformPool | None = None) -> torch.Tensor:
+    """Jacobians ``(T, B, F)`` (float32, up to a positive factor per row) of ``n_inits``
+    initialisations of ``arch`` drawn from ``rng`` (the fast path of :func:`naswot_mean_score`)."""
+    ws, bs, bounds, unit = _draw_layers(arch, x.shape[1], int(n_outputs), n_inits, rng, pool, output_bias=False)
+    if x.device.type != "cpu":
+        ws = [w.to(x.device) for w in ws]
+        bs = [b.to(x.device) for b in bs]
+    x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+    return _fast_jacobian(ws, bs, bounds, unit, arch.activations, x32)
+
+
 def naswot_mean_score(
     make_network: Union[NetworkFactory, Architecture],
     batch,
@@ -366,13 +379,7 @@ def naswot_mean_score(
                 nets = stacked_to_modules(arch, ws, bs, sc)
                 scores = [naswot_score(n, x, k=k, method="autograd") for n in nets]
             else:
-                ws, bs, bounds, unit = _draw_layers(arch, n_in, int(n_outputs), n_inits, rng, pool,
-                                                    output_bias=False)
-                if x.device.type != "cpu":
-                    ws = [w.to(x.device) for w in ws]
-                    bs = [b.to(x.device) for b in bs]
-                x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
-                jac = _fast_jacobian(ws, bs, bounds, unit, arch.activations, x32)
+                jac = architecture_jacobians(arch, x, int(n_outputs), n_inits, rng, pool)
                 scores = _scores_from_jacobians(jac, k).tolist()
             return mean_minus_std(scores), [float(s) for s in scores]
 

@@ -14,12 +14,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..data.prepared import PreparedData
 from ..model import Architecture
-from ..scores import ScoreBatch, ScoreSettings, make_score
+from ..scores import SCORES, ScoreBatch, ScoreSettings, make_score
 from .base import ScoringConfig
 
 __all__ = ["Scoring", "init_seed", "make_scoring"]
+
+#: rows of training and validation data a score that trains briefly gets (``short_training``)
+TRAINING_ROWS = 4096
 
 
 def init_seed(study_seed: int, index: int) -> int:
@@ -63,5 +68,12 @@ def make_scoring(config: ScoringConfig, data: PreparedData, seed: int,
             "(the Jacobian correlation matrix has rank <= F)")
         size = data.n_features
     x, y = data.score_rows(size, seed)
+    train = validation = None
+    if SCORES[config.score].uses_training_rows:  # a score that trains briefly gets row samples
+        rng = np.random.default_rng([seed, 1])
+        ti = np.sort(rng.choice(data.train_x.shape[0], size=min(TRAINING_ROWS, data.train_x.shape[0]), replace=False))
+        vi = np.sort(rng.choice(data.val_x.shape[0], size=min(TRAINING_ROWS, data.val_x.shape[0]), replace=False))
+        train = (np.ascontiguousarray(data.train_x[ti]), np.ascontiguousarray(data.train_y[ti]))
+        validation = (np.ascontiguousarray(data.val_x[vi]), np.ascontiguousarray(data.val_y[vi]))
     return Scoring(config.score, ScoreSettings(n_inits=config.n_inits, k=config.k),
-                   ScoreBatch(x=x, y=y, n_outputs=data.n_energies), seed)
+                   ScoreBatch(x=x, y=y, n_outputs=data.n_energies, train=train, validation=validation), seed)

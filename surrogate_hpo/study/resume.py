@@ -40,7 +40,8 @@ FORMAT = "surrogate_hpo.study/1"
 
 #: config keys that do not change what a study computes (a resume may change them)
 NON_DEFINING = ("study_name", "output_root", "resume", "cluster", "data.path", "data.streaming",
-                "data.streaming_threshold_gb", "data.shards", "data.prefetch_batches", "training.device")
+                "data.streaming_threshold_gb", "data.shards", "data.prefetch_batches", "data.mix_shards",
+                "data.shuffle_buffer", "training.device", "method.candidates_per_trial", "method.device")
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

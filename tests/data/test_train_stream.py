@@ -79,3 +79,13 @@ def test_streaming_setting_and_auto_threshold(synthetic_dir):
     assert wants_streaming(data_config(streaming="auto", streaming_threshold_gb=size_gb / 2), sset)
     assert not wants_streaming(data_config(streaming=False, streaming_threshold_gb=1e-9), sset)
     assert wants_streaming(data_config(streaming="auto", shards="/some/shards"), sset)
+
+
+def test_shards_of_another_data_set_with_the_same_names_and_shapes_are_refused(synthetic_dir, tmp_path):
+    from synthetic_study_data import write_synthetic_set
+
+    other = write_synthetic_set(tmp_path / "other", seed=7)  # same names, grids and shapes, other values
+    shards = write_shards(other, tmp_path / "shards")
+    cfg = compose_config(TINY + [f"data.path={synthetic_dir}", f"output_root={tmp_path}", f"data.shards={shards}"])
+    with pytest.raises(ConfigError, match=r"the shards of snapshot snap0 were not written from .*other file contents"):
+        run_study(cfg, tmp_path / "run")

@@ -125,8 +125,13 @@ def run_ldos(
     ldos: LDOSSettings,
     qe: QESettings,
     expected_grid: Sequence[int],
+    keep_cubes: Path | None = None,
+    element: str = "X",
 ) -> np.ndarray:
     """Run ``pp.x`` in ``workdir`` and return the LDOS ``(nx, ny, nz, nE)`` float32 in 1/(eV·Å³).
+
+    ``keep_cubes``: a folder the cubes are moved to, named as MALA reads them
+    (``tmp.pp<i>{element}_ldos.cube``, ``i`` from 1, zero-padded to the digits of nE).
 
     Raises:
         QEError: pp.x failed, produced the wrong number of cubes, energies, or a grid
@@ -152,7 +157,12 @@ def run_ldos(
         if out is None:
             out = np.empty((*data.shape, grid.n), dtype=np.float32)
         out[..., i] = data * LDOS_RY_BOHR3_TO_EV_ANG3
-        cube.unlink()  # keep the scratch small
+        if keep_cubes is not None:
+            keep_cubes.mkdir(parents=True, exist_ok=True)
+            digits = len(str(grid.n))
+            cube.replace(keep_cubes / f"tmp.pp{i + 1:0{digits}d}{element}_ldos.cube")
+        else:
+            cube.unlink()  # keep the scratch small
     assert out is not None
     return out
 

@@ -61,6 +61,7 @@ class GenerateConfig:
     keep_bits: int = 12  # mantissa bits kept by the "bundle" format
     overwrite: bool = False
     keep_pw_output: bool = False  # also write <name>.pw.out (pw.x text output)
+    keep_cubes: bool = False  # also keep pp.x's LDOS cubes in <name>.ldos_cubes/ (MALA's file names)
     first_index: int = 0
     temperature: float = 298.0  # K: MD thermostat and electronic (Fermi-Dirac) temperature
     electron_count_tolerance: float = 0.05  # max allowed relative deviation of the LDOS electron count
@@ -180,7 +181,9 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
                         bottom, egrid.offset)
         # pp.x LDOS
         t0 = time.perf_counter()
-        ldos = run_ldos(work, prefix=prefix, outdir="./scratch", ldos=cfg.ldos, qe=qe, expected_grid=grid)
+        cubes = tmp / f"{name}.ldos_cubes" if cfg.keep_cubes else None
+        ldos = run_ldos(work, prefix=prefix, outdir="./scratch", ldos=cfg.ldos, qe=qe, expected_grid=grid,
+                        keep_cubes=cubes, element=atoms.get_chemical_symbols()[0])
         timings["pp_s"] = time.perf_counter() - t0
         cell = np.asarray(atoms.cell[:], dtype=float)
         voxel = cell / np.asarray(grid, dtype=float)[:, None]
@@ -245,6 +248,8 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
         }
         # outputs
         files: list[tuple[Path, Path]] = []
+        if cubes is not None:
+            files.append((cubes, out_dir / cubes.name))
         if cfg.format == "mala":
             t0 = time.perf_counter()
             desc = compute_bispectrum(atoms, grid, settings=cfg.descriptors)
@@ -264,13 +269,15 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
         (tmp / f"{name}.info.json").write_text(json.dumps(info, indent=1) + "\n")
         files.append((tmp / f"{name}.info.json", out_dir / f"{name}.info.json"))  # last: completion marker
         for src, dst in files:
+            if dst.is_dir():
+                shutil.rmtree(dst)  # an earlier cube folder of this snapshot (overwrite)
             os.replace(src, dst)
             moved.append(dst)
         log.info("%s: %d electrons from LDOS %.3f, %.0f s", name, n_electrons, n_ldos, timings["total_s"])
         return out_dir / f"{name}.info.json"
     except BaseException:
         for p in moved:
-            p.unlink(missing_ok=True)
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
