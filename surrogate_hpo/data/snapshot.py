@@ -23,6 +23,7 @@ from ase import Atoms
 
 from ..physics.energy_grid import EnergyGrid
 from .errors import OVERRIDE_KEYS, DataError
+from .openpmd import read_openpmd_array
 from .qe_output import QEOutput, read_qe_output
 from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar
 from .valence import find_pseudopotential, upf_valence
@@ -31,7 +32,7 @@ __all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
 QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
-_SUFFIXES = (".in.npy", ".out.npy", ".info.json")
+_SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".info.json")
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -142,7 +143,15 @@ def count_nonfinite(array: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> int:
     return bad
 
 
+def _array_path(directory: Path, name: str, kind: str) -> Path:
+    """``<name>.<kind>.npy``, or MALA's openPMD ``<name>.<kind>.h5`` when only that exists."""
+    npy, h5 = directory / f"{name}.{kind}.npy", directory / f"{name}.{kind}.h5"
+    return h5 if h5.is_file() and not npy.exists() else npy
+
+
 def _load_array(path: Path, what: str, mmap: bool) -> np.ndarray:
+    if path.suffix == ".h5":
+        return read_openpmd_array(path, what)
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except Exception as exc:
@@ -249,7 +258,7 @@ def load_snapshot(
     raises :class:`DataError` naming the file.
     """
     directory, name = snapshot_files(path)
-    in_path, out_path = directory / f"{name}.in.npy", directory / f"{name}.out.npy"
+    in_path, out_path = _array_path(directory, name, "in"), _array_path(directory, name, "out")
     sidecar = directory / f"{name}.info.json"
     needed = (in_path, out_path) if require_descriptors else (out_path,)
     absent = [p for p in needed if not p.is_file()]

@@ -62,6 +62,10 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
         raise DataError(f"{directory}: cannot list the folder ({e})") from None
     ins = {p.name[: -len(".in.npy")]: p for p in entries if p.name.endswith(".in.npy")}
     outs = {p.name[: -len(".out.npy")]: p for p in entries if p.name.endswith(".out.npy")}
+    for p in entries:  # MALA's openPMD files stand in for the .npy ones
+        for suffix, table in ((".in.h5", ins), (".out.h5", outs)):
+            if p.name.endswith(suffix) and p.name[: -len(suffix)] not in table:
+                table[p.name[: -len(suffix)]] = p
     bad = {p.name: ("a folder" if p.is_dir() else "a broken link or loop") for p in [*ins.values(), *outs.values()]
            if not p.is_file()}
     if bad:
@@ -73,12 +77,12 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
         if name in ins or not require_descriptors:
             names.append(name)
         else:
-            raise DataError(f"snapshot {name!r} in {directory}: {name}.out.npy (LDOS) has no {name}.in.npy "
+            raise DataError(f"snapshot {name!r} in {directory}: {outs[name].name} (LDOS) has no {name}.in.npy "
                             "(descriptors); add the descriptors or move the LDOS out of the folder")
     for name, p in ins.items():
         if name not in outs:
             left_out[p.name] = "descriptors without an LDOS"
-    used = {f"{n}{suf}" for n in names for suf in (".in.npy", ".out.npy")}
+    used = {p.name for n in names for p in (ins.get(n), outs.get(n)) if p is not None}
     for p in entries:
         if p.name not in used and p.name not in left_out and p.name.endswith(_ARRAY_SUFFIXES):
             left_out[p.name] = "not a .in.npy/.out.npy pair"

@@ -45,13 +45,29 @@ class EnergyGrid:
         return cls(offset=float(d["offset"]), spacing=float(d["spacing"]), n=int(d["n"]))
 
 
-def as_energy_grid(obj: "EnergyGrid | dict | tuple") -> EnergyGrid:
-    """Coerce an ``EnergyGrid``, a ``{"offset", "spacing", "n"}`` dict or an
-    ``(offset, spacing, n)`` tuple to an ``EnergyGrid``."""
+def as_energy_grid(obj: "EnergyGrid | dict | np.ndarray | list") -> EnergyGrid:
+    """Coerce an ``EnergyGrid``, a ``{"offset", "spacing", "n"}`` dict (eV), or the energies
+    themselves (an array or list of at least 2 equally spaced values, eV) to an ``EnergyGrid``.
+
+    Energies must be uniform to 1e-6 of the spacing (ValueError otherwise, naming the worst
+    step); the old ``(offset, spacing, n)`` tuple is not accepted, as three energies and
+    such a tuple cannot be told apart.
+    """
     if isinstance(obj, EnergyGrid):
         return obj
     if isinstance(obj, dict):
         return EnergyGrid.from_dict(obj)
-    if isinstance(obj, (tuple, list)) and len(obj) == 3:
-        return EnergyGrid(offset=float(obj[0]), spacing=float(obj[1]), n=int(obj[2]))
-    raise TypeError(f"cannot interpret {type(obj).__name__} as an EnergyGrid")
+    if isinstance(obj, (np.ndarray, list, tuple)):
+        e = np.asarray(obj, dtype=np.float64)
+        if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)):
+            raise ValueError(f"energies must be a 1-D array of at least 2 finite values (eV), got shape {e.shape}")
+        steps = np.diff(e)
+        spacing = float(steps.mean())
+        worst = int(np.argmax(np.abs(steps - spacing)))
+        if spacing <= 0 or abs(steps[worst] - spacing) > 1e-6 * abs(spacing):
+            raise ValueError(f"energies are not an equally spaced ascending grid: step {worst} is "
+                             f"{steps[worst]:.6g} eV, the mean step {spacing:.6g} eV (the LDOS integration "
+                             "needs a uniform grid)")
+        return EnergyGrid(offset=float(e[0]), spacing=spacing, n=int(e.size))
+    raise TypeError(f"cannot interpret {type(obj).__name__} as an energy grid: give an EnergyGrid, "
+                    "{'offset', 'spacing', 'n'} or the array of energies (eV)")
