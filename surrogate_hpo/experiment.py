@@ -102,7 +102,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
             summary["objective"] = band
             write_json(study_dir / "best_config.json", {"architecture": summary["chosen"], "training": policy.to_dict()})
         summary["compute"] = compute
-        summary["warnings"] = list(physics.warnings)
+        summary["warnings"] = [*physics.warnings, *outcome.warnings]
         summary["wall_seconds"] = account.wall_seconds
         summary["time_account"] = account.to_dict()
         print(write_summary(study_dir, summary), flush=True)

@@ -70,3 +70,5 @@ class Outcome:
     objective: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
     compute: dict[str, float] = field(default_factory=dict)
+    #: what the user must know about the choice (printed and kept in the summary)
+    warnings: list[str] = field(default_factory=list)

@@ -34,5 +34,5 @@ class Fisher(Score):
                 if i + 1 < len(layers) and not isinstance(m, nn.Linear):
                     acts.append(h)  # a hidden layer's activation
             grads = torch.autograd.grad(torch.nn.functional.mse_loss(h, y), acts)
-            out.append(float(sum((0.5 * (a * g).pow(2).mean(dim=0)).sum() for a, g in zip(acts, grads))))
+            out.append(float(sum((0.5 * (a.detach() * g).pow(2).mean(dim=0)).sum() for a, g in zip(acts, grads))))
         return float(np.mean(out))

@@ -9,22 +9,28 @@ the scoring time. A resumed study scores only the candidates missing from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from ray import tune
 
+from ...errors import ConfigError
 from ...model import Architecture, resolve_device
+from ...scores.agreement import rank_agreement
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_naswot_scores
 from ...study.progress import ProgressPrinter
 from ...study.ray_runtime import trial_gpu_ids
+from ...study.training_trial import train_network
 from ...study.trials_table import OK, TableWriter, TrialsTable, compute_of_rows
 from ...study.tune_stage import concurrent_slots, run_stage
 from ...util.chunks import chunk_bounds
+from ...util.typed_config import spec
 from ..base import Method, ScoringConfig
 from ..scoring import Scoring, make_scoring
 from ..space import SearchSpace
@@ -42,6 +48,13 @@ class NaswotConfig(ScoringConfig):
     direction: Literal["max", "min"]
     candidates_per_trial: int | Literal["auto"]
     device: Literal["auto", "cpu", "cuda"]
+    validate: int = spec(ge=0)
+    validate_epochs: int = spec(ge=1)
+
+    def check(self) -> None:
+        ScoringConfig.check(self)
+        if self.validate == 1 or self.validate == 2:
+            raise ConfigError(f"method.validate={self.validate}: the trust check needs at least 3 networks (or 0: off)")
 
 
 def score_range(space: SearchSpace, scoring: Scoring, start: int, stop: int) -> list[dict[str, Any]]:
@@ -186,14 +199,76 @@ def _best_in(result: dict[str, Any], space: SearchSpace, direction: str) -> tupl
     return float(r["score"]), space.candidate(int(r["candidate_id"])).describe()
 
 
+def check_trial(config: dict[str, Any], *, space: SearchSpace, data: Any, policy: Any, seed: int,
+                threads: int) -> None:
+    """Tune trial of the trust check: train grid candidate ``config['candidate_id']`` briefly."""
+    fit = train_network(space.candidate(int(config["candidate_id"])), policy, data, seed=seed, threads=threads)
+    tune.report({"val_loss": float(fit.result.best_val_loss), "epochs": int(fit.result.epochs_run),
+                 "diverged": bool(fit.result.diverged)})
+
+
+def trust_check(study: StudyContext, config: NaswotConfig) -> tuple[dict[str, Any], list[str], dict[str, float]]:
+    """Train ``method.validate`` networks spread over the score ranking for ``validate_epochs``
+    epochs; Kendall tau between score and validation loss. ``(details, warnings, compute)``."""
+    scores = TrialsTable(study.study_dir, STAGE, key=("candidate_id",)).ok_rows()
+    ranked = sorted(scores, key=lambda r: -float(r["score"]) if config.direction == "max" else float(r["score"]))
+    n = min(config.validate, len(ranked))
+    picks = {int(ranked[round(i * (len(ranked) - 1) / (n - 1))]["candidate_id"]): float(ranked[round(
+        i * (len(ranked) - 1) / (n - 1))]["score"]) for i in range(n)}
+    table = TrialsTable(study.study_dir, "validate", key=("candidate_id",), metric="val_loss", mode="min")
+    done = {int(r["candidate_id"]) for r in table.rows}
+    todo = [c for c in picks if c not in done]
+    policy = dataclasses.replace(study.training, max_epochs=config.validate_epochs)
+    print(f"[validate] trust check: {len(picks)} networks across the {config.score} ranking, {config.validate_epochs} "
+          f"epochs each", flush=True)
+    if todo:
+        def rows_of(trial: Any) -> list[dict[str, Any]]:
+            r = trial.last_result or {}
+            if "val_loss" not in r:
+                return []
+            cid = int(trial.config["candidate_id"])
+            return [{"candidate_id": cid, "architecture": study.space.candidate(cid).describe(), "score": picks[cid],
+                     "val_loss": r["val_loss"], "epochs": r["epochs"], "diverged": r["diverged"],
+                     "trial_id": trial.trial_id, "status": "diverged" if r["diverged"] else OK}]
+
+        progress = ProgressPrinter("validate", len(picks), unit="trainings", mode="min", min_interval_s=0.0,
+                                   already=len(picks) - len(todo), best_of=lambda r: None)
+        trainable = tune.with_parameters(check_trial, space=study.space, data=study.require_data(), policy=policy,
+                                         seed=study.seed, threads=max(1, int(study.cluster.cpus_per_trial)))
+        run_stage(trainable, stage="validate", storage=study.tune_dir(), cluster=study.cluster,
+                  param_space={"candidate_id": tune.grid_search(todo)},
+                  callbacks=[TableWriter(table, rows_of), progress])
+    rows = [r for r in table.rows if int(r["candidate_id"]) in picks]
+    agreement = rank_agreement(np.array([picks[int(r["candidate_id"])] for r in rows]),
+                               np.array([float(r["val_loss"]) for r in rows]))
+    details = {"validate_n": agreement.n, "validate_tau": agreement.tau,
+               "validate_interval": [agreement.low, agreement.high], "validate_epochs": config.validate_epochs,
+               "validate": agreement.describe()}
+    warnings = []
+    if not agreement.trustworthy:
+        warnings.append(f"trust check: {config.score}'s ranking vs the validation loss after {config.validate_epochs} "
+                        f"epochs: {agreement.describe()}; the interval does not exclude zero, so the score's choice "
+                        "is no better than chance on this data (train candidates, e.g. method=naswot_optimized or "
+                        "method=tpe, or try another method.score)")
+    print(f"[validate] {config.score} vs validation loss: {agreement.describe()}", flush=True)
+    compute = compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
+    return details, warnings, compute
+
+
 class Naswot(Method[NaswotConfig]):
     name = "naswot"
     config_type = NaswotConfig
 
     def describe(self) -> str:
-        return f"{self.config.score} over {self.space.n_candidates} architectures, no training"
+        check = f", trust check on {self.config.validate} trained networks" if self.config.validate else ""
+        return f"{self.config.score} over {self.space.n_candidates} architectures, no training{check}"
 
     def run(self, study: StudyContext) -> Outcome:
         chosen, details, compute = score_grid(study, self.config)
+        warnings: list[str] = []
+        if self.config.validate:
+            more, warnings, spent = trust_check(study, self.config)
+            details.update(more)
+            compute = {k: compute.get(k, 0.0) + spent.get(k, 0.0) for k in ("cpu_seconds", "gpu_seconds")}
         return Outcome(architecture=chosen, training={}, objective=details["best_score"], details=details,
-                       compute=compute)
+                       compute=compute, warnings=warnings)
