@@ -57,12 +57,31 @@ class Scoring:
                 f"k={self.settings.k:g})")
 
 
+#: scores whose Jacobian correlation matrix holds every one of the B eigenvalues (the rank trap applies)
+RANK_TRAP_SCORES = ("naswot", "naswot_mean", "jacob_cov")
+
+
+def rank_trap(score: str, batch_size: int, first_widths: list[int]) -> str | None:
+    """The warning for a batch larger than some first hidden layer (None when none is)."""
+    narrow = sorted({w for w in first_widths if w < batch_size})
+    if score not in RANK_TRAP_SCORES or not narrow:
+        return None
+    return (f"method.batch_size={batch_size} is larger than the first hidden layer of the networks with width "
+            f"{narrow}: their Jacobian rows span at most that many dimensions, so {score} gives each of them at "
+            f"least {batch_size - narrow[-1]} zero eigenvalues (~1/k each) and mostly ranks them by the first "
+            "layer's width. On our Al ground truth that ranking still tracked the trained error "
+            f"(benchmarks/RESULTS.md); method.score=naswot_nonnull or method.batch_size={narrow[0]} removes it")
+
+
 def make_scoring(config: ScoringConfig, data: PreparedData, seed: int,
-                 log: Callable[[str], None] = print) -> Scoring:
+                 log: Callable[[str], None] = print, first_widths: list[int] | None = None) -> Scoring:
     """The study's scoring: ``method.batch_size`` rows, at most F (the correlation matrix of
     NASWOT has rank <= F; a larger batch only adds zero eigenvalues); said when clipped."""
     make_score(config.score, ScoreSettings())  # unknown name -> ConfigError now
     size = config.batch_size
+    warning = rank_trap(config.score, min(size, data.n_features), list(first_widths or []))
+    if warning:
+        log(f"[scoring] warning: {warning}")
     if size > data.n_features:
         log(f"[scoring] method.batch_size={size} > {data.n_features} descriptors: using {data.n_features} points "
             "(the Jacobian correlation matrix has rank <= F)")

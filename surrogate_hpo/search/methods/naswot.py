@@ -150,7 +150,7 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
     """Score every candidate of the grid not yet in the table; ``(best, details, compute)``."""
     data = study.require_data()
     space = study.space
-    scoring = make_scoring(config, data, study.seed)
+    scoring = make_scoring(config, data, study.seed, first_widths=list(space.widths))
     table = TrialsTable(study.study_dir, STAGE, key=("candidate_id",), metric="score", mode=config.direction)
     scored = {int(r["candidate_id"]) for r in table.rows if r.get("status") == OK}
     todo = [i for i in range(space.n_candidates) if i not in scored]

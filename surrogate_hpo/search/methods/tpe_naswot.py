@@ -66,7 +66,7 @@ class TpeNaswot(Method[TpeNaswotConfig]):
 
     def run(self, study: StudyContext) -> Outcome:
         c = self.config
-        scoring = make_scoring(c, study.require_data(), study.seed)
+        scoring = make_scoring(c, study.require_data(), study.seed, first_widths=list(self.space.widths))
         rows = TrialsTable(study.study_dir, STAGE).rows
         scheduler = NaswotThresholdScheduler(quantile=c.quantile, warmup=c.warmup, threshold=c.threshold,
                                              history=_history(rows))

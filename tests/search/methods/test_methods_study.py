@@ -128,7 +128,7 @@ def _same_scores_as_method_naswot(cfg, trials):
     method = make_method(cfg["method"], cfg["search_space"])
     naswot_cfg = NaswotConfig(name="naswot", score=method.config.score, n_inits=method.config.n_inits,
                               batch_size=method.config.batch_size, k=method.config.k, direction="max",
-                              candidates_per_trial="auto", device="cpu")
+                              candidates_per_trial="auto", device="cpu", validate=0, validate_epochs=1)
     scoring = make_scoring(naswot_cfg, data, cfg["seed"])
     for _, row in trials.iterrows():
         index = method.space.index_of(candidate_of(json.loads(row["config_json"])))
