@@ -91,12 +91,10 @@ def select_architectures(per_stratum: int = 3, seed: int = 0) -> list[dict[str, 
     return chosen
 
 
-def _data_config(path: Path) -> dict[str, Any]:
-    return {"kind": "mala_dir", "path": str(path), **SPLIT, "energy_grid": None, "temperature": None,
-            "n_electrons": None, "voxel": None, "input_scaling": "feature-wise-standard",
-            "output_scaling": "minmax", "max_train_points_per_snapshot": ROWS_PER_TRAIN_SNAPSHOT,
-            "streaming": False, "streaming_threshold_gb": 2.0, "shards": None, "shuffle_buffer": None,
-            "prefetch_batches": 4}
+def _data_config(path: Path) -> Any:
+    from surrogate_hpo.data.config import DataConfig
+
+    return DataConfig.for_folder(str(path), **SPLIT, max_train_points_per_snapshot=ROWS_PER_TRAIN_SNAPSHOT)
 
 
 def train_and_measure(config: dict[str, Any], *, data: Any) -> None:
@@ -213,16 +211,41 @@ def run(out: Path, data_dir: Path, cpus: int) -> None:
     ray.shutdown()
 
 
+def summary(out: Path) -> None:
+    """Progress, the epoch-cap fraction and the noise ceiling of the table so far."""
+    from score_study import noise_ceiling  # noqa: E402
+
+    path = out.with_suffix(".parquet")
+    if not path.exists():
+        print(f"[ground truth] no table yet at {path}")
+        return
+    table = pd.read_parquet(path)
+    ok = table[table["status"] == "ok"]
+    n_archs = len(select_architectures())
+    print(f"[ground truth] {len(ok)} of {n_archs * len(SEEDS)} trainings done ({ok['architecture'].nunique()} "
+          f"architectures); {int(ok['reached_epoch_cap'].sum())} reached the epoch cap "
+          f"({100 * ok['reached_epoch_cap'].mean():.1f}%); epochs {int(ok['epochs'].min())}-{int(ok['epochs'].max())}")
+    for metric in ("val_loss", "test_band_energy_mae_mev_per_atom"):
+        if ok.groupby("architecture")["seed"].nunique().min() >= 2:
+            ceiling = noise_ceiling(ok, metric)
+            print(f"  noise ceiling ({metric}): Kendall tau {ceiling['mean']:.2f} (min {ceiling['min']:.2f} over "
+                  f"{ceiling['n_splits']} splits)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ldos_ground_truth")
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "al4_gt")
     ap.add_argument("--cpus", type=int, default=1, help="trainings at once (one CPU each)")
     ap.add_argument("--list", action="store_true", help="print the architecture list and exit")
+    ap.add_argument("--summary", action="store_true", help="print progress and the noise ceiling and exit")
     args = ap.parse_args()
     if args.list:
         for a in select_architectures():
             print(a["architecture"], n_parameters(tuple(a["widths"])))
+        return
+    if args.summary:
+        summary(args.out)
         return
     run(args.out, args.data, args.cpus)
 

@@ -57,3 +57,26 @@ def test_resume_of_a_finished_study_reruns_nothing(finished_study):
     assert list(after["seconds"]) == list(before["seconds"])  # rows kept, not recomputed
     assert again["chosen"] == summary["chosen"]
     assert not (run_dir.parent / "run2").exists()
+
+
+def test_the_trust_check_trains_networks_across_the_ranking_and_warns_on_a_null_interval(
+        ray_local, synthetic_dir, tmp_path):
+    cfg = compose_config(TINY + [f"data.path={synthetic_dir}", f"output_root={tmp_path}", "final_evaluation.seeds=1",
+                                 "method.validate=4", "method.validate_epochs=1"])
+    run_dir = tmp_path / "naswot" / "run"
+    summary = run_study(cfg, run_dir)
+    scores = pd.read_parquet(run_dir / "naswot_trials.parquet").sort_values("score", ascending=False)
+    checked = pd.read_parquet(run_dir / "validate_trials.parquet")
+    assert len(checked) == 4 and checked["candidate_id"].is_unique and (checked["epochs"] == 1).all()
+    # spread over the ranking: the best- and the worst-scored networks are among them
+    assert {scores["candidate_id"].iloc[0], scores["candidate_id"].iloc[-1]} <= set(checked["candidate_id"])
+    details = summary["method_details"]
+    assert details["validate_n"] == 4
+    low, high = details["validate_interval"]
+    assert low <= details["validate_tau"] <= high
+    warned = any(w.startswith("trust check") for w in summary["warnings"])
+    assert warned == (high >= 0)
+    if warned:
+        assert "trust check" in (run_dir / "summary.md").read_text()
+    # the training time is counted in the study's compute
+    assert summary["compute"]["cpu_seconds"] > summary["final_evaluation"]["compute"]["cpu_seconds"]

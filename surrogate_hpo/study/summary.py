@@ -17,7 +17,7 @@ def _pm(stat: dict[str, Any] | None) -> str:
     if not stat or not stat.get("n"):
         return "n/a"
     return (f"{stat['mean']:.2f} ± {stat['std']:.2f} (min {stat['min']:.2f}, max {stat['max']:.2f}, "
-            f"{stat['n']} seeds)")
+            f"{stat['n']} seed{'' if stat['n'] == 1 else 's'})")
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:

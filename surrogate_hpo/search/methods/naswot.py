@@ -181,6 +181,7 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
     details = {
         "n_candidates": space.n_candidates,
         "n_scored": len(ok),
+        "score": config.score,
         "scoring": scoring.describe(),
         "best_score": float(best["score"]),
         "search_wall_seconds": wall,
@@ -247,8 +248,8 @@ def trust_check(study: StudyContext, config: NaswotConfig) -> tuple[dict[str, An
     warnings = []
     if not agreement.trustworthy:
         warnings.append(f"trust check: {config.score}'s ranking vs the validation loss after {config.validate_epochs} "
-                        f"epochs: {agreement.describe()}; the interval does not exclude zero, so the score's choice "
-                        "is no better than chance on this data (train candidates, e.g. method=naswot_optimized or "
+                        f"epochs: {agreement.describe()}; the interval includes zero, so on this data the score's "
+                        "choice cannot be told apart from chance (train candidates, e.g. method=naswot_optimized or "
                         "method=tpe, or try another method.score)")
     print(f"[validate] {config.score} vs validation loss: {agreement.describe()}", flush=True)
     compute = compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
