@@ -6,6 +6,10 @@ fractional coordinates ``(i/nx, j/ny, k/nz)`` of the cell.  Settings follow MALA
 1 (so the neighbour cutoff equals ``rcutfac`` in Å), no ``bzero``, no quadratic
 terms, switching function on (MALA's ``bispectrum_switchflag = 1``).
 
+Several elements (MALA's ``in.bgrid_n<k>.python``): LAMMPS types 1..k are the species in
+alphabetical order (as ASE's lammps-data writer and so MALA number them), each with its
+own radius and weight (``element_radii``/``element_weights``, default ``radelem``/``wj``).
+
 LAMMPS returns rows x-fastest; they are reordered to ``(nx, ny, nz)``.
 """
 
@@ -47,13 +51,50 @@ class BispectrumSettings:
     switchflag: int = 1
     bzeroflag: int = 0
     quadraticflag: int = 0
+    #: the species the LAMMPS types stand for, alphabetical (empty: those of each structure)
+    species: tuple[str, ...] = ()
+    #: per-species weight / radius as ``((symbol, value), ...)``; a species not named gets wj / radelem
+    element_weights: tuple[tuple[str, float], ...] = ()
+    element_radii: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "species", tuple(sorted(str(e) for e in self.species or ())))
+        for name in ("element_weights", "element_radii"):
+            value = getattr(self, name) or ()
+            pairs = value.items() if isinstance(value, dict) else value
+            object.__setattr__(self, name, tuple(sorted((str(k), float(v)) for k, v in pairs)))
+
+    def types_of(self, symbols: Sequence[str]) -> tuple[str, ...]:
+        """The species of LAMMPS types 1..k for a structure with ``symbols`` (ValueError if
+        it holds a species the settings do not)."""
+        present = sorted(set(symbols))
+        if not self.species:
+            return tuple(present)
+        unknown = [e for e in present if e not in self.species]
+        if unknown:
+            raise ValueError(f"the structure holds {unknown}, the descriptor settings only {list(self.species)}")
+        return self.species
+
+    def weight_of(self, symbol: str) -> float:
+        """Neighbour weight ``wj`` of ``symbol`` (dimensionless)."""
+        return dict(self.element_weights).get(symbol, float(self.wj))
+
+    def radius_of(self, symbol: str) -> float:
+        """Element radius of ``symbol`` (dimensionless; the cutoff is ``rcutfac * (r_i + r_j)`` Å)."""
+        return dict(self.element_radii).get(symbol, float(self.radelem))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "bispectrum", **asdict(self)}
+        d = {"type": "bispectrum", **asdict(self)}
+        d["species"] = list(self.species)
+        d["element_weights"] = dict(self.element_weights)
+        d["element_radii"] = dict(self.element_radii)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "BispectrumSettings":
         fields = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "species" in fields:
+            fields["species"] = tuple(fields["species"] or ())
         return cls(**fields)
 
 
@@ -121,8 +162,8 @@ def compute_bispectrum(
     """Bispectrum descriptors of ``atoms`` on a ``grid_shape`` grid of its cell.
 
     Args:
-        atoms: ``ase.Atoms`` with a periodic, right-handed cell (Å). One chemical
-            element (all atoms get LAMMPS type 1, as in MALA's single-element input).
+        atoms: ``ase.Atoms`` with a periodic, right-handed cell (Å); any number of
+            elements (types by ``settings.types_of``).
         grid_shape: ``(nx, ny, nz)``; point ``(i, j, k)`` is at fractional ``(i/nx, j/ny, k/nz)``.
         rcutfac: cutoff radius in Å (with MALA's element radius 0.5 the neighbour cutoff
             is exactly ``rcutfac``).
@@ -136,7 +177,7 @@ def compute_bispectrum(
 
     Raises:
         ValueError: bad twojmax, grid, cutoff, cell (not 3-D periodic, left-handed,
-            degenerate) or several chemical elements.
+            degenerate) or a species the settings do not know.
     """
     if settings is None:
         settings = BispectrumSettings(rcutfac=float(rcutfac), twojmax=int(_check_twojmax(twojmax)))
@@ -156,19 +197,17 @@ def compute_bispectrum(
         raise ValueError(
             "left-handed cell; LAMMPS needs a right-handed one (swap two cell vectors)"
         )
+    symbols = list(atoms.get_chemical_symbols())
+    types = settings.types_of(symbols)
+    radii = [settings.radius_of(e) for e in types]
+    weights = [settings.weight_of(e) for e in types]
     widths = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
-    cut = rc * 2.0 * settings.radelem
+    cut = rc * 2.0 * max(radii)
     if cut > MAX_CUTOFF_OVER_WIDTH * widths.min():
         raise ValueError(
             f"cutoff {cut:.3f} Å is more than {MAX_CUTOFF_OVER_WIDTH:g}x the smallest cell "
             f"width {widths.min():.3f} Å; use a larger supercell"
         )
-    symbols = set(atoms.get_chemical_symbols())
-    if len(symbols) != 1:
-        raise ValueError(
-            f"compute_bispectrum supports one chemical element (MALA's single-element setup), got {sorted(symbols)}"
-        )
-
     lcell = _lammps_frame(cell)
     frac = np.asarray(atoms.get_scaled_positions(wrap=True), dtype=np.float64)
     frac = np.mod(frac, 1.0)
@@ -188,13 +227,15 @@ def compute_bispectrum(
             cmds.append(
                 f"region box block 0 {_f(lcell[0, 0])} 0 {_f(lcell[1, 1])} 0 {_f(lcell[2, 2])} units box"
             )
-        cmds += ["create_box 1 box", "mass 1 1.0"]
-        for p in pos:
-            cmds.append(f"create_atoms 1 single {_f(p[0])} {_f(p[1])} {_f(p[2])} units box remap yes")
+        cmds += [f"create_box {len(types)} box", "mass * 1.0"]
+        type_of = {e: i + 1 for i, e in enumerate(types)}
+        for p, e in zip(pos, symbols):
+            cmds.append(f"create_atoms {type_of[e]} single {_f(p[0])} {_f(p[1])} {_f(p[2])} units box remap yes")
         s = settings
+        per_type = " ".join(_f(r) for r in radii) + " " + " ".join(_f(w) for w in weights)
         cmds += [
             f"compute bgrid all sna/grid grid {nx} {ny} {nz} {_f(rc)} {_f(s.rfac0)} {twojmax} "
-            f"{_f(s.radelem)} {_f(s.wj)} rmin0 {_f(s.rmin0)} bzeroflag {int(s.bzeroflag)} "
+            f"{per_type} rmin0 {_f(s.rmin0)} bzeroflag {int(s.bzeroflag)} "
             f"quadraticflag {int(s.quadraticflag)} switchflag {int(s.switchflag)}",
             f"pair_style zero {_f(cut)}",
             "pair_coeff * *",

@@ -30,8 +30,12 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
                      f"   ({chosen['n_parameters']} parameters)")
     if s.get("descriptors"):
         d = s["descriptors"]
+        species = ""
+        if len(d.get("species") or []) > 1:
+            weights = d.get("element_weights") or {}
+            species = ", " + " ".join(f"{e} (w {weights.get(e, d.get('wj', 1.0)):g})" for e in d["species"])
         lines.append(f"  descriptors     bispectrum rcutfac {d['rcutfac']:g} Å, twojmax {d['twojmax']} "
-                     f"({d.get('n_features', '?')} components)")
+                     f"({d.get('n_features', '?')} components){species}")
     for key, value in (s.get("method_details") or {}).items():
         if key in _QUIET or isinstance(value, (dict, list)):
             continue

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+
+import ase
 import numpy as np
 import pytest
 
@@ -140,5 +145,55 @@ def test_bad_cells_and_species():
         compute_bispectrum(slab, (4, 4, 4), rcutfac=4.0, twojmax=4)
     mixed = atoms.copy()
     mixed.symbols[0] = "Cu"
-    with pytest.raises(ValueError, match="one chemical element"):
-        compute_bispectrum(mixed, (4, 4, 4), rcutfac=4.0, twojmax=4)
+    with pytest.raises(ValueError, match=r"holds \['Cu'\], the descriptor settings only \['Al', 'Mg'\]"):
+        compute_bispectrum(mixed, (4, 4, 4), settings=BispectrumSettings(rcutfac=4.0, twojmax=4, species=("Mg", "Al")))
+
+
+MALA_AL3MG = Path(__file__).parent / "fixtures" / "mala_al3mg.npz"
+
+
+def _mala_al3mg():
+    f = np.load(MALA_AL3MG)
+    atoms = ase.Atoms(symbols=list(f["symbols"]), positions=f["positions"], cell=f["cell"], pbc=True)
+    settings = BispectrumSettings(rcutfac=float(f["rcutfac"]), twojmax=int(f["twojmax"]),
+                                  element_weights=dict(zip(f["weights_species"].tolist(), f["weights"].tolist())))
+    return f, atoms, settings
+
+
+@needs_lammps
+def test_two_elements_equal_what_mala_computes():
+    """Al3Mg, weights Al 1.0 / Mg 0.8: MALA 1.4.0's descriptors (fixtures/make_mala_two_element.py)."""
+    f, atoms, settings = _mala_al3mg()
+    ours = compute_bispectrum(atoms, tuple(f["grid"]), settings=settings, dtype=np.float64)
+    np.testing.assert_allclose(ours, f["descriptors"], rtol=1e-12, atol=1e-12)
+
+
+@needs_lammps
+def test_element_weights_and_types_follow_the_species_not_the_atom_order():
+    f, atoms, settings = _mala_al3mg()
+    grid = (4, 4, 4)
+    base = compute_bispectrum(atoms, grid, settings=settings, dtype=np.float64)
+    # atoms listed in another order: the same descriptors (types are alphabetical, not by first seen)
+    order = [2, 0, 3, 1]
+    shuffled = compute_bispectrum(atoms[order], grid, settings=settings, dtype=np.float64)
+    np.testing.assert_allclose(shuffled, base, rtol=1e-12, atol=1e-12)
+    # Mg's weight matters for a structure with Mg ...
+    heavier = dataclasses.replace(settings, element_weights={"Al": 1.0, "Mg": 1.5})
+    assert np.abs(compute_bispectrum(atoms, grid, settings=heavier, dtype=np.float64) - base)[..., 3:].max() > 1e-3
+    # ... and not for one without: pure Al with the Al3Mg settings is plain single-element Al
+    al = atoms.copy()
+    al.symbols[:] = "Al"
+    two_types = compute_bispectrum(al, grid, settings=dataclasses.replace(settings, species=("Al", "Mg")),
+                                   dtype=np.float64)
+    one_type = compute_bispectrum(al, grid, settings=BispectrumSettings(rcutfac=settings.rcutfac, twojmax=4),
+                                  dtype=np.float64)
+    np.testing.assert_allclose(two_types, one_type, rtol=1e-12, atol=1e-12)
+
+
+def test_settings_round_trip_through_a_plain_dict():
+    s = BispectrumSettings(species=("Mg", "Al"), element_weights={"Mg": 0.8}, element_radii={"Al": 0.45})
+    d = s.to_dict()
+    assert d["species"] == ["Al", "Mg"] and d["element_weights"] == {"Mg": 0.8}
+    back = BispectrumSettings.from_dict(json.loads(json.dumps(d)))
+    assert back == s and hash(back) == hash(s)
+    assert back.weight_of("Mg") == 0.8 and back.weight_of("Al") == 1.0 and back.radius_of("Al") == 0.45

@@ -89,9 +89,11 @@ class GenerateConfig:
                     raise ValueError(f"unknown {key} settings: {sorted(bad)} (allowed: {sorted(allowed)})")
                 if key == "md" and "repeat" in val:
                     val["repeat"] = tuple(val["repeat"])
+                if key == "md" and "basis_elements" in val:
+                    val["basis_elements"] = tuple(val["basis_elements"] or ())
                 for k in ("pseudopotentials", "masses", "valence_charges"):
                     if k in val:
-                        val[k] = dict(val[k])
+                        val[k] = dict(val[k] or {})
                 for k in ("kpoints", "kshift"):
                     if k in val:
                         val[k] = tuple(val[k])

@@ -15,6 +15,7 @@ sidecars or the pw.x outputs; no descriptors needed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -71,6 +72,8 @@ class AcsdConfig(MethodConfig):
     tolerance_of: Literal["min", "range"]
     cache_dir: str | None
     write_dataset: bool
+    element_weights: dict[str, float] | None
+    element_radii: dict[str, float] | None
 
     def check(self) -> None:
         if not self.rcutfac or not self.twojmax:
@@ -83,6 +86,10 @@ class AcsdConfig(MethodConfig):
         if bad:
             raise ConfigError(f"method.twojmax={bad} is outside LAMMPS' sna/grid range [0, {MAX_TWOJMAX}] "
                               "(MALA uses 10 for Al)")
+        bad = {e: v for e, v in {**(self.element_weights or {}), **(self.element_radii or {})}.items()
+               if not (math.isfinite(float(v)) and float(v) > 0)}
+        if bad:
+            raise ConfigError(f"method.element_weights / method.element_radii must be positive, got {bad}")
         if self.tolerance_of == "range" and self.tolerance > 1:
             raise ConfigError(f"method.tolerance={self.tolerance} must be in [0, 1] (a fraction of the ACSD range)")
 
@@ -113,9 +120,22 @@ def pick_snapshots(sset: SnapshotSet, config: AcsdConfig) -> list[Snapshot]:
     return sset.train[:config.n_snapshots]
 
 
-def prepare_pairs(snapshots: list[Snapshot], config: AcsdConfig, seed: int) -> list[dict[str, Any]]:
+def base_settings(sset: SnapshotSet, config: AcsdConfig) -> BispectrumSettings:
+    """The descriptor settings besides (rcutfac, twojmax): every species of the data (LAMMPS
+    types, alphabetical) and the per-element weights and radii of ``method``."""
+    species = sorted({e for s in sset.all if s.atoms is not None for e in s.atoms.get_chemical_symbols()})
+    weights, radii = dict(config.element_weights or {}), dict(config.element_radii or {})
+    unknown = sorted((set(weights) | set(radii)) - set(species))
+    if unknown and species:
+        raise ConfigError(f"method.element_weights/element_radii name {unknown}; the snapshots hold {species}")
+    return BispectrumSettings(species=tuple(species), element_weights=weights, element_radii=radii)
+
+
+def prepare_pairs(snapshots: list[Snapshot], config: AcsdConfig, seed: int,
+                  base: BispectrumSettings | None = None) -> list[dict[str, Any]]:
     """Per snapshot the atoms, grid, pairs of points and the LDOS rows they need (checked)."""
-    radelem = BispectrumSettings().radelem
+    base = base or BispectrumSettings()
+    radelem = max([base.radius_of(e) for e in base.species] or [base.radelem])
     max_rc = max(config.rcutfac)
     p = config.n_points
     q = config.n_partners or p
@@ -134,9 +154,6 @@ def prepare_pairs(snapshots: list[Snapshot], config: AcsdConfig, seed: int) -> l
         if max_rc > limit:
             raise ConfigError(f"method.rcutfac={max_rc:g} Å is too large for snapshot {s.name} (smallest cell width "
                               f"{_cell_widths(s.atoms).min():.3f} Å): at most {limit:.3f} Å; drop it")
-        species = sorted(set(s.atoms.get_chemical_symbols()))
-        if len(species) != 1:
-            raise ConfigError(f"snapshot {s.name} has species {species}; ACSD descriptors here support one element")
         n_total = s.n_points
         points, partners = acsd_pairs(n_total, n_points=p, n_partners=q, seed=np.random.default_rng([seed, k]))
         used = np.unique(np.concatenate([points, partners.ravel()]))
@@ -149,12 +166,13 @@ def prepare_pairs(snapshots: list[Snapshot], config: AcsdConfig, seed: int) -> l
 
 # ----------------------------------------------------------------------------- the trial
 def acsd_of_setting(rcutfac: float, twojmax: int, snapshots: list[dict[str, Any]], *, cache_dir: str | Path,
-                    clip: bool = True) -> dict[str, Any]:
+                    clip: bool = True, base: BispectrumSettings | None = None) -> dict[str, Any]:
     """ACSD of one setting on the prepared snapshots (no Tune): mean and per snapshot."""
     per, t_desc, t_acsd = [], 0.0, 0.0
     for s in snapshots:
         t0 = time.perf_counter()
-        desc = cached_bispectrum(s["atoms"], s["grid"], rcutfac=rcutfac, twojmax=twojmax, cache_dir=cache_dir)
+        desc = cached_bispectrum(s["atoms"], s["grid"], rcutfac=rcutfac, twojmax=twojmax, cache_dir=cache_dir,
+                                 settings=base)
         t1 = time.perf_counter()
         feats = desc[..., 3:].reshape(-1, desc.shape[-1] - 3)[s["used"]]
         s_b, s_d = pair_similarities(feats, s["ldos_rows"], s["points"], s["partners"])
@@ -165,10 +183,12 @@ def acsd_of_setting(rcutfac: float, twojmax: int, snapshots: list[dict[str, Any]
             "acsd_seconds": t_acsd, "n_features": n_bispectrum_components(twojmax)}
 
 
-def acsd_trial(config: dict[str, Any], *, snapshots: list[dict[str, Any]], cache_dir: str, clip: bool) -> None:
+def acsd_trial(config: dict[str, Any], *, snapshots: list[dict[str, Any]], cache_dir: str, clip: bool,
+               base: BispectrumSettings | None = None) -> None:
     """Tune trial: the ACSD of ``config['setting']`` (``rcutfac``, ``twojmax``)."""
     s = config["setting"]
-    out = acsd_of_setting(float(s["rcutfac"]), int(s["twojmax"]), snapshots, cache_dir=cache_dir, clip=clip)
+    out = acsd_of_setting(float(s["rcutfac"]), int(s["twojmax"]), snapshots, cache_dir=cache_dir, clip=clip,
+                          base=base)
     out["acsd_per_snapshot"] = json.dumps(out["acsd_per_snapshot"])  # Tune's loggers take no lists
     tune.report({**out, "rcutfac": float(s["rcutfac"]), "twojmax": int(s["twojmax"])})
 
@@ -240,7 +260,8 @@ class Acsd(Method[AcsdConfig]):
         return f"ACSD over {len(self.config.grid())} descriptor settings, no training"
 
     def prepare(self, snapshots: SnapshotSet, data: Any, seed: int) -> None:
-        self.pairs = prepare_pairs(pick_snapshots(snapshots, self.config), self.config, seed)
+        self.base = base_settings(snapshots, self.config)
+        self.pairs = prepare_pairs(pick_snapshots(snapshots, self.config), self.config, seed, self.base)
 
     def run(self, study: StudyContext) -> Outcome:
         c = self.config
@@ -261,7 +282,8 @@ class Acsd(Method[AcsdConfig]):
                                                       f"twojmax={int(r['twojmax'])}") if "acsd" in r else None)
         t0 = time.perf_counter()
         if todo:
-            run_stage(tune.with_parameters(acsd_trial, snapshots=snaps, cache_dir=str(cache_dir), clip=c.clip),
+            run_stage(tune.with_parameters(acsd_trial, snapshots=snaps, cache_dir=str(cache_dir), clip=c.clip,
+                                           base=self.base),
                       stage=STAGE, storage=study.tune_dir(), cluster=study.cluster,
                       param_space={"setting": tune.grid_search(todo)}, callbacks=[TableWriter(table, _rows_of),
                                                                                   progress])
@@ -280,7 +302,7 @@ class Acsd(Method[AcsdConfig]):
               f"({int(chosen['n_features'])} descriptors), ACSD {float(chosen['acsd']):.5f}", flush=True)
         table_lines = settings_table(rows, chosen, sel["threshold"])
         print("\n".join(table_lines), flush=True)
-        settings = BispectrumSettings(rcutfac=float(chosen["rcutfac"]), twojmax=int(chosen["twojmax"]))
+        settings = dataclasses.replace(self.base, rcutfac=float(chosen["rcutfac"]), twojmax=int(chosen["twojmax"]))
         write_json(study.study_dir / "acsd_chosen.json", {"descriptors": settings.to_dict(),
                                                           "acsd": float(chosen["acsd"])})
         details: dict[str, Any] = {

@@ -96,3 +96,35 @@ def test_unknown_setting_is_rejected():
 
     with pytest.raises(ValueError, match="unknown qe settings"):
         GenerateConfig.from_mapping({"qe": {"ecut": 10}})
+
+
+def test_two_elements_end_to_end(tmp_path):
+    """Al3Mg (MEAM MD, Al and Mg pseudopotentials) at the tiny DFT settings: one snapshot
+    whose sidecar, electron count and descriptors carry both elements."""
+    from hydra import compose, initialize_config_dir
+
+    from surrogate_hpo.cli.generate import run
+    from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        almg = compose(config_name="almg")
+    tiny = _compose([f"output_dir={tmp_path}", "name_prefix=almg"])
+    for key in ("md", "qe"):
+        for k, v in almg[key].items():
+            if k not in ("pw_command", "pp_command", "mpi_command", "npool", "ecutwfc", "kpoints", "nbnd",
+                         "conv_thr", "equilibration_steps", "spacing_steps"):
+                tiny[key][k] = v
+    tiny.descriptors.element_weights = almg.descriptors.element_weights
+    (path,) = run(tiny)
+    info = json.loads(path.read_text())
+    assert sorted(info["atoms"]["symbols"]) == ["Al", "Al", "Al", "Mg"]
+    assert info["number_of_electrons_exact"] == 11.0 and info["valence_charges"] == {"Al": 3.0, "Mg": 2.0}
+    assert info["number_of_electrons_from_ldos"] == pytest.approx(11.0, rel=0.08)
+    assert info["descriptors"]["element_weights"] == {"Al": 1.0, "Mg": 0.8}
+    import ase
+
+    atoms = ase.Atoms(info["atoms"]["symbols"], positions=info["atoms"]["positions"], cell=info["atoms"]["cell"],
+                      pbc=True)
+    x = np.load(tmp_path / "almg_000.in.npy")
+    again = compute_bispectrum(atoms, info["grid_dimensions"], settings=BispectrumSettings.from_dict(info["descriptors"]))
+    np.testing.assert_array_equal(x, again)

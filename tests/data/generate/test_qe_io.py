@@ -119,7 +119,7 @@ def test_dos_from_eigenvalues_is_normalised():
     assert np.trapezoid(dos, e) == pytest.approx(2 * w.sum(), rel=1e-6)
 
 
-@pytest.mark.parametrize("name", ["config", "sample", "tiny", "al32"])
+@pytest.mark.parametrize("name", ["config", "sample", "tiny", "al32", "almg"])
 def test_every_shipped_generate_config_builds_settings(name):
     """Each conf/generate/*.yaml composes and its keys are ones the pipeline knows."""
     from hydra import compose, initialize_config_dir
