@@ -226,7 +226,7 @@ def markdown(res: dict[str, Any]) -> str:
         return f"{r[f'tau_{m}']:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
     g, c = res["ground_truth"], res["noise_ceiling"]
-    lines = [f"# Training-free scores against the LDOS ground truth\n",
+    lines = ["# Training-free scores against the LDOS ground truth\n",
              f"{g['n_architectures']} architectures x {len(g['seeds'])} seeds ({g['n_trainings']} trainings); "
              f"{100 * g['reached_epoch_cap']:.1f} % reached the epoch cap. Noise ceiling (Kendall tau between seed "
              f"halves): test band energy {c['test_band_energy_mae_mev_per_atom']['mean']:.2f}, validation loss "

@@ -51,8 +51,8 @@ def run(data_dir: Path, seeds: int, rows_per_shard: int, work: Path) -> dict[str
     from surrogate_hpo.data import write_shards
     from surrogate_hpo.data.config import DataConfig
     from surrogate_hpo.data.prepared import load_snapshot_set, prepare_training_data
-    from surrogate_hpo.data.train_stream import TrainStream, mix_shards_for
     from surrogate_hpo.data.shards import read_manifest
+    from surrogate_hpo.data.train_stream import TrainStream, mix_shards_for
     from surrogate_hpo.study.training_trial import predict_ldos, train_network
 
     split = {"train": NAMES[:8], "validation": NAMES[8:10], "test": NAMES[26:30]}

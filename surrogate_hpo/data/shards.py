@@ -37,9 +37,9 @@ import numpy as np
 
 from ..physics.energy_grid import EnergyGrid
 from ..util.atomic import atomic_open, atomic_write_bytes
-from .fingerprint import files_fingerprint
 from .batches import flatten_grid
 from .errors import DataError
+from .fingerprint import files_fingerprint
 from .scalers import Scaler, fit_scalers
 from .snapshot import Snapshot
 from .snapshot_set import SPLITS, SnapshotSet

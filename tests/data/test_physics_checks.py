@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from synthetic_study_data import write_synthetic_set
 
 from surrogate_hpo.data import DataError, SnapshotSet
 from surrogate_hpo.data.physics_checks import LIMITS, check_physics
-from synthetic_study_data import write_synthetic_set
 
 
 @pytest.fixture

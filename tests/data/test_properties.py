@@ -11,9 +11,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mala_synth import default_info, write_snapshot
-from surrogate_hpo.data import DataError, discover, load_snapshot, read_manifest, read_sidecar, write_shards
+
+from surrogate_hpo.data import (
+    DataError,
+    discover,
+    load_snapshot,
+    read_manifest,
+    read_sidecar,
+    write_shards,
+)
 from surrogate_hpo.data.config import DataConfig
 from surrogate_hpo.errors import ConfigError
 from surrogate_hpo.util.typed_config import parse

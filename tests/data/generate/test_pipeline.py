@@ -104,7 +104,10 @@ def test_two_elements_end_to_end(tmp_path):
     from hydra import compose, initialize_config_dir
 
     from surrogate_hpo.cli.generate import run
-    from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
+    from surrogate_hpo.descriptors.bispectrum import (
+        BispectrumSettings,
+        compute_bispectrum,
+    )
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         almg = compose(config_name="almg")
