@@ -91,7 +91,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         if outcome.architecture is not None and data is not None:
             policy = policy_with(config.training, outcome.training or {})
             with account.phase("final evaluation"):
-                final = run_final_evaluation(study, outcome.architecture, policy)
+                final = run_final_evaluation(study, outcome.architecture, policy, outcome.descriptors)
             summary["chosen"] = {**outcome.architecture.to_dict(), "architecture": outcome.architecture.describe(),
                                  "n_in": data.n_features, "n_out": data.n_energies,
                                  "n_parameters": outcome.architecture.n_parameters(data.n_features, data.n_energies)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import ConfigError
 from ..util.typed_config import parse, spec
@@ -40,6 +40,7 @@ class DataConfig:
     n_electrons: float | None = spec(gt=0)
     voxel: list[list[float]] | None
     valence_charges: dict[str, float] | None
+    descriptors: dict[str, Any] | None
     input_scaling: ScalerKind
     output_scaling: ScalerKind
     max_train_points_per_snapshot: int | None = spec(ge=1)

@@ -29,7 +29,7 @@ from .observables import (
     observables,
     observables_from_dos,
 )
-from .total_energy import energy_terms_from_density, total_free_energy
+from .total_energy import energy_terms_from_density, free_energy_terms, total_free_energy
 
 __all__ = [
     "BOHR",
@@ -47,6 +47,7 @@ __all__ = [
     "dos_from_ldos",
     "energy_terms_from_density",
     "entropy_contribution",
+    "free_energy_terms",
     "entropy_integrand",
     "entropy_weights",
     "ewald_energy",

@@ -62,6 +62,35 @@ def energy_terms_from_density(
     return {"hartree": e_h, "xc": e_xc, "xc_potential_integral": vxc_n}
 
 
+def free_energy_terms(
+    *,
+    band: float,
+    entropy: float,
+    density: np.ndarray,
+    cell: np.ndarray,
+    positions: np.ndarray,
+    atom_valence: np.ndarray,
+    ecutrho_ry: float | None = None,
+) -> dict[str, float]:
+    """The terms of ``A`` from the band energy, ``-TS`` (eV) and the density ``(nx, ny, nz)``
+    (1/Å^3) on the whole cell (Å): ``band``, ``hartree``, ``xc``, ``xc_potential_integral``,
+    ``ewald``, ``entropy``, ``one_electron``, ``total`` (A) and ``internal_energy`` (A + TS), eV.
+    ``atom_valence``: the valence charge of every atom (e)."""
+    terms = energy_terms_from_density(density, cell=cell, ecutrho_ry=ecutrho_ry)
+    ewald = ewald_energy(np.atleast_2d(np.asarray(positions, dtype=np.float64)),
+                         np.asarray(atom_valence, dtype=np.float64), np.asarray(cell, dtype=np.float64))
+    total = band - terms["hartree"] + terms["xc"] - terms["xc_potential_integral"] + ewald + entropy
+    return {
+        "band": float(band),
+        **terms,
+        "ewald": ewald,
+        "entropy": float(entropy),
+        "one_electron": band - 2.0 * terms["hartree"] - terms["xc_potential_integral"],
+        "total": total,
+        "internal_energy": total - entropy,
+    }
+
+
 def total_free_energy(
     ldos: np.ndarray,
     *,
@@ -127,19 +156,11 @@ def total_free_energy(
 
     band = float(dos @ w.band_energy)
     entropy = thermal_energy(temperature) * float(dos @ w.entropy)
-    terms = energy_terms_from_density(density, cell=cell, ecutrho_ry=ecutrho_ry)
-    ewald = ewald_energy(positions, z, cell)
-    total = band - terms["hartree"] + terms["xc"] - terms["xc_potential_integral"] + ewald + entropy
     out: dict[str, Any] = {
         "fermi_energy": float(fermi_energy),
         "number_of_electrons": float(dos @ w.occupation),
-        "band": band,
-        **terms,
-        "ewald": ewald,
-        "entropy": entropy,
-        "one_electron": band - 2.0 * terms["hartree"] - terms["xc_potential_integral"],
-        "total": total,
-        "internal_energy": total - entropy,
+        **free_energy_terms(band=band, entropy=entropy, density=density, cell=cell, positions=positions,
+                            atom_valence=z, ecutrho_ry=ecutrho_ry),
         "dos": dos,
     }
     if return_density:

@@ -19,8 +19,11 @@ import numpy as np
 from ray import tune
 
 from ..model import Architecture, TrainingConfig
-from ..util.atomic import replace_dir, temporary_path
+from ..inference.bundle import METADATA
+from ..util.atomic import read_json, replace_dir, temporary_path, write_json
+from ..util.json_safe import json_safe
 from .context import StudyContext
+from .model_bundle import bundle_metadata, descriptor_settings
 from .plots import plot_final_errors
 from .progress import ProgressPrinter
 from .training_trial import train_and_evaluate
@@ -69,9 +72,13 @@ def _spread(values: list[float]) -> dict[str, float | int | None]:
     return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max()), "n": len(vals)}
 
 
-def run_final_evaluation(study: StudyContext, architecture: Architecture, policy: TrainingConfig) -> dict[str, Any]:
-    """Train ``architecture`` with ``final_evaluation.seeds`` seeds in parallel; summarise the test errors."""
+def run_final_evaluation(study: StudyContext, architecture: Architecture, policy: TrainingConfig,
+                         descriptors: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``architecture`` with ``final_evaluation.seeds`` seeds in parallel; summarise the
+    test errors; keep the seed of lowest validation error as the model bundle ``<study>/model``
+    (``descriptors``: the method's descriptor choice, if it made one)."""
     data = study.require_data()
+    bundle = bundle_metadata(study, descriptor_settings(study, descriptors))
     seeds = [study.seed + i for i in range(study.config.final_evaluation.seeds)]
     table = TrialsTable(study.study_dir, STAGE, key=("seed",), metric=SELECTED_BY, mode="min")
     have = {int(r["seed"]) for r in table.rows if r.get("status") in ("ok", "diverged")
@@ -86,7 +93,7 @@ def run_final_evaluation(study: StudyContext, architecture: Architecture, policy
     t0 = time.perf_counter()
     if todo:
         trainable = tune.with_parameters(train_and_evaluate, architecture=architecture, policy=policy, data=data,
-                                         threads=max(1, int(study.cluster.cpus_per_trial)))
+                                         threads=max(1, int(study.cluster.cpus_per_trial)), bundle=bundle)
         run_stage(trainable, stage=STAGE, storage=study.tune_dir(), cluster=study.cluster,
                   param_space={"seed": tune.grid_search(todo)},
                   callbacks=[TableWriter(table, _rows_of), _keeper(study.study_dir), progress])
@@ -113,5 +120,11 @@ def run_final_evaluation(study: StudyContext, architecture: Architecture, policy
         if src.is_dir():
             tmp = temporary_path(study.study_dir / "model")
             shutil.copytree(src, tmp)
+            if (tmp / METADATA).is_file():
+                meta = read_json(tmp / METADATA)
+                meta["selected_by"] = f"lowest validation band-energy MAE of {len(rows)} seeds"
+                meta["final_evaluation"] = {k: summary[k] for k in _METRICS}
+                write_json(tmp / METADATA, json_safe(meta))
             replace_dir(tmp, study.study_dir / "model")
+            summary["model"] = str(study.study_dir / "model")
     return summary

@@ -22,6 +22,7 @@ import numpy as np
 from ray import tune
 
 from ..data.prepared import PreparedData
+from ..inference.bundle import write_bundle
 from ..model import Architecture, TrainingConfig, resolve_device, save_checkpoint, train
 from ..util.chunks import row_slices
 from .ray_runtime import trial_gpu_ids
@@ -101,10 +102,11 @@ def validation_band_energy_mae(network: Any, data: PreparedData, device: Any = "
 
 
 def train_and_evaluate(config: dict[str, Any], *, architecture: Architecture, policy: TrainingConfig,
-                       data: PreparedData, threads: int = 1) -> None:
+                       data: PreparedData, threads: int = 1, bundle: dict[str, Any] | None = None) -> None:
     """Tune trial of the final evaluation: train with seed ``config['seed']``, report the
-    validation and test energy errors and a checkpoint. A diverged run (NaN/inf loss) is
-    reported with ``diverged=True`` and no errors."""
+    validation and test energy errors and a checkpoint (``model.pt`` and, given the study's
+    ``bundle`` metadata, the model bundle). A diverged run (NaN/inf loss) is reported with
+    ``diverged=True`` and no errors."""
 
     seed = int(config["seed"])
 
@@ -142,4 +144,10 @@ def train_and_evaluate(config: dict[str, Any], *, architecture: Architecture, po
             extra={"x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
                    "energy_grid": data.energy_grid.to_dict()},
         )
+        if bundle is not None:
+            write_bundle(Path(tmp), net.state_dict(), {
+                **bundle, "architecture": fit.architecture.to_dict(), "n_in": data.n_features,
+                "n_out": data.n_energies, "x_scaler": data.x_scaler.to_dict(), "y_scaler": data.y_scaler.to_dict(),
+                "seed": seed, "training_policy": policy.to_dict(),
+                "errors": {k: v for k, v in final.items() if k.startswith(("val_", "test_"))}})
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(tmp))

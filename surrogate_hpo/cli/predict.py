@@ -1,0 +1,71 @@
+"""``surrogate-hpo-predict``: the LDOS and energies of a structure from a model bundle.
+
+Exit codes: 0 done, 2 a bad bundle, structure or setting (one line on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from . import CONF_DIR
+
+
+def run(cfg: DictConfig) -> dict:
+    """Predict for the composed config; returns what ``prediction.json`` holds."""
+    from ..inference import describe_prediction, load_model, predict_structure, read_structure
+    from ..util.atomic import write_json
+    from ..util.json_safe import json_safe
+
+    if cfg.batch_points < 1:
+        raise ValueError(f"batch_points={cfg.batch_points} must be >= 1")
+    model = load_model(cfg.model)
+    print(f"[predict] {model}", flush=True)
+    structure = read_structure(cfg.structure, model)
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else Path("predictions") / structure.name
+    grid = list(cfg.grid) if cfg.grid is not None else None
+    with tempfile.TemporaryDirectory() as tmp:
+        target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"
+        prediction = predict_structure(model, structure, grid=grid, ldos_path=target,
+                                       batch_points=int(cfg.batch_points), device=str(cfg.device))
+        result = {"model": str(model.folder), **prediction.to_dict(),
+                  "ldos": str(target) if cfg.write_ldos else None}
+        write_json(out_dir / "prediction.json", json_safe(result))
+    print("\n".join(describe_prediction(prediction)), flush=True)
+    print(f"[predict] wrote {out_dir / 'prediction.json'}" + (f" and {target}" if cfg.write_ldos else ""), flush=True)
+    return result
+
+
+@hydra.main(config_path=str(CONF_DIR / "predict"), config_name="config", version_base="1.3")
+def _task(cfg: DictConfig) -> None:
+    from omegaconf.errors import MissingMandatoryValue
+
+    from ..errors import SurrogateHpoError
+
+    try:
+        run(cfg)
+    except MissingMandatoryValue as e:
+        print(f"surrogate-hpo-predict: {e.full_key} is required (add {e.full_key}=... to the command)",
+              file=sys.stderr)
+        sys.exit(2)
+    except (SurrogateHpoError, ValueError, FileNotFoundError) as e:
+        print(f"surrogate-hpo-predict: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console script; a config Hydra cannot compose exits 2."""
+    try:
+        _task()
+    except SystemExit as e:
+        if e.code == 1:
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()
