@@ -1,0 +1,151 @@
+"""The model bundle of a real study on the bundled data, used as a user would: load_model,
+surrogate-hpo-predict on a test snapshot, the ASE calculator, and bad bundles refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from composed_config import compose_config
+
+import surrogate_hpo
+from surrogate_hpo.data.bundled import sample_directory
+from surrogate_hpo.data.snapshot import load_snapshot
+from surrogate_hpo.experiment import run_study
+from surrogate_hpo.inference import BundleError, StructureInput, load_model, predict_structure
+from surrogate_hpo.model import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def study(ray_local, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle_study")
+    cfg = compose_config(["budget=quick", f"output_root={out}", "final_evaluation.seeds=3", "training.max_epochs=3"])
+    run_dir = out / "run"
+    summary = run_study(cfg, run_dir)
+    return run_dir, summary
+
+
+def _predict_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "surrogate_hpo.cli.predict", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd, env={**os.environ})
+
+
+def test_the_saved_model_is_the_seed_of_lowest_validation_error(study):
+    run_dir, summary = study
+    final = pd.read_parquet(run_dir / "final_trials.parquet")
+    best = final.loc[final["val_band_energy_mae_mev_per_atom"].idxmin()]
+    meta = json.loads((run_dir / "model" / "bundle.json").read_text())
+    assert meta["seed"] == int(best["seed"]) == summary["final_evaluation"]["saved_seed"]
+    assert meta["errors"]["val_band_energy_mae_mev_per_atom"] == pytest.approx(best["val_band_energy_mae_mev_per_atom"])
+    assert meta["species"] == ["Al"] and meta["valence_charges"] == {"Al": 3.0}
+    assert meta["descriptors"]["twojmax"] == 10 and meta["descriptors"]["species"] == ["Al"]
+    assert meta["training_data"]["test"] == ["Al_298K_009"]
+
+
+def test_the_bundle_round_trips_to_the_trained_network(study):
+    run_dir, _ = study
+    model = load_model(run_dir / "model")
+    snap = load_snapshot(sample_directory() / "Al_298K_009")
+    x = np.asarray(snap.descriptors, dtype=np.float32)
+    ours = model.predict_ldos(x, batch_points=1000)
+    # the same weights through the study's own checkpoint and scalers
+    ck = load_checkpoint(run_dir / "model" / "model.pt")
+    assert model.architecture == ck.architecture
+    from surrogate_hpo.data.scalers import Scaler
+
+    xs = Scaler.from_dict(ck.extra["x_scaler"]).transform(x.reshape(-1, model.n_in))
+    import torch
+
+    with torch.no_grad():
+        raw = ck.network(torch.as_tensor(np.asarray(xs, dtype=np.float32))).numpy()
+    direct = Scaler.from_dict(ck.extra["y_scaler"]).inverse_transform(raw)
+    np.testing.assert_allclose(ours.reshape(-1, model.n_out), direct, rtol=1e-5, atol=1e-7)
+
+
+def test_predict_reproduces_the_study_error_and_the_calculator_agrees(study, tmp_path):
+    run_dir, _ = study
+    meta = json.loads((run_dir / "model" / "bundle.json").read_text())
+    snapshot = sample_directory() / "Al_298K_009"
+    proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={snapshot}", f"output_dir={tmp_path / 'p'}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "vs DFT          band energy" in proc.stdout
+    result = json.loads((tmp_path / "p" / "prediction.json").read_text())
+    (study_error,) = meta["errors"]["test_band_energy_errors_mev_per_atom"]
+    assert result["errors"]["band_energy_error_mev_per_atom"] == pytest.approx(study_error, rel=1e-9, abs=1e-9)
+    (study_free,) = meta["errors"]["test_total_free_energy_errors_mev_per_atom"]
+    assert result["errors"]["total_free_energy_error_mev_per_atom"] == pytest.approx(study_free, rel=1e-9, abs=1e-9)
+    ldos = np.load(tmp_path / "p" / "ldos.npy", mmap_mode="r")
+    assert ldos.shape == (24, 24, 24, 84) and ldos.dtype == np.float32
+
+    # the calculator computes the descriptors itself (LAMMPS) on the training spacing: the same grid
+    atoms = load_snapshot(snapshot).atoms.copy()
+    atoms.calc = surrogate_hpo.SurrogateCalculator(run_dir / "model")
+    energy = atoms.get_potential_energy()
+    assert atoms.calc.prediction.grid == (24, 24, 24)
+    assert energy == pytest.approx(result["energies"]["total_free_energy"], rel=1e-9)
+    assert "forces" not in surrogate_hpo.SurrogateCalculator.implemented_properties
+    with pytest.raises(Exception, match="forces"):
+        atoms.get_forces()
+
+
+def test_a_structure_file_on_another_grid_and_streamed_batches(study, tmp_path):
+    """A structure ASE reads (a doubled cell) on an explicit grid, in small batches."""
+    import ase.io
+
+    run_dir, _ = study
+    atoms = load_snapshot(sample_directory() / "Al_298K_009").atoms.repeat((2, 1, 1))
+    ase.io.write(tmp_path / "Al8.xyz", atoms, format="extxyz")
+    proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={tmp_path / 'Al8.xyz'}", "batch_points=5000",
+                        f"output_dir={tmp_path / 'p'}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "p" / "prediction.json").read_text())
+    assert result["grid"] == [48, 24, 24]  # the training spacing on a doubled cell
+    assert result["errors"] is None
+    assert result["energies"]["number_of_electrons"] == pytest.approx(24.0, rel=1e-6)
+    proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={tmp_path / 'Al8.xyz'}", "grid=[20,10,10]",
+                        "write_ldos=false", f"output_dir={tmp_path / 'q'}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "q" / "prediction.json").read_text())["grid"] == [20, 10, 10]
+    assert not (tmp_path / "q" / "ldos.npy").exists()
+
+
+def test_a_structure_with_an_element_the_model_does_not_know_is_refused(study, tmp_path):
+    run_dir, _ = study
+    model = load_model(run_dir / "model")
+    atoms = load_snapshot(sample_directory() / "Al_298K_009").atoms.copy()
+    atoms.symbols[0] = "Cu"
+    with pytest.raises(BundleError, match=r"holds \['Cu'\]; the model was trained on \['Al'\] only"):
+        predict_structure(model, StructureInput(name="AlCu", atoms=atoms))
+    import ase.io
+
+    ase.io.write(tmp_path / "AlCu.xyz", atoms, format="extxyz")
+    proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={tmp_path / 'AlCu.xyz'}",
+                        f"output_dir={tmp_path / 'p'}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "holds ['Cu']" in proc.stderr and not (tmp_path / "p").exists()
+
+
+def test_incomplete_or_foreign_bundles_are_refused(study, tmp_path):
+    run_dir, _ = study
+    missing = tmp_path / "no_weights"
+    shutil.copytree(run_dir / "model", missing)
+    (missing / "weights.npz").unlink()
+    with pytest.raises(BundleError, match="weights.npz is missing"):
+        load_model(missing)
+    newer = tmp_path / "newer"
+    shutil.copytree(run_dir / "model", newer)
+    meta = json.loads((newer / "bundle.json").read_text())
+    meta.update(version=2, package_version="9.0.0")
+    (newer / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"bundle version 2 was written by surrogate_hpo 9\.0\.0; this surrogate_hpo"):
+        load_model(newer)
+    with pytest.raises(BundleError, match="bundle.json is missing"):
+        load_model(tmp_path)
+    proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz")
+    assert proc.returncode == 2 and "no such model bundle folder" in proc.stderr and "Traceback" not in proc.stderr
