@@ -88,6 +88,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         compute = dict(summary["search_compute"])
         if outcome.descriptors is not None:
             summary["descriptors"] = outcome.descriptors
+        data = study.data  # a method may have made its own training data (workflow: from its descriptors)
         if outcome.architecture is not None and data is not None:
             policy = policy_with(config.training, outcome.training or {})
             with account.phase("final evaluation"):

@@ -17,7 +17,12 @@ from . import CONF_DIR
 
 def run(cfg: DictConfig) -> dict:
     """Predict for the composed config; returns what ``prediction.json`` holds."""
-    from ..inference import describe_prediction, load_model, predict_structure, read_structure
+    from ..inference import (
+        describe_prediction,
+        load_model,
+        predict_structure,
+        read_structure,
+    )
     from ..util.atomic import write_json
     from ..util.json_safe import json_safe
 

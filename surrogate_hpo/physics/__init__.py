@@ -29,7 +29,11 @@ from .observables import (
     observables,
     observables_from_dos,
 )
-from .total_energy import energy_terms_from_density, free_energy_terms, total_free_energy
+from .total_energy import (
+    energy_terms_from_density,
+    free_energy_terms,
+    total_free_energy,
+)
 
 __all__ = [
     "BOHR",

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from ray import tune
 
-from ..model import Architecture, TrainingConfig
 from ..inference.bundle import METADATA
+from ..model import Architecture, TrainingConfig
 from ..util.atomic import read_json, replace_dir, temporary_path, write_json
 from ..util.json_safe import json_safe
 from .context import StudyContext

@@ -31,7 +31,7 @@ from .. import __version__
 from ..errors import ConfigError
 from ..util.atomic import read_json, write_json
 
-__all__ = ["MARKER", "STATUS", "StudyFolder", "ReplaySearcher", "config_fingerprint", "config_differences",
+__all__ = ["MARKER", "STATUS", "StudyFolder", "ReplaySearcher", "TableResumedSearcher", "config_fingerprint", "config_differences",
            "open_study_folder"]
 
 MARKER = "study.json"
@@ -156,7 +156,18 @@ def open_study_folder(resume: bool | str, output_root: str, study_name: str, run
     return StudyFolder(path, resuming=True, marker=marker)
 
 
-class ReplaySearcher(Searcher):
+class TableResumedSearcher(Searcher):
+    """A searcher whose state on resume comes from the study's trials tables, not from a
+    pickle: Tune's ``save``/``restore`` of searcher state do nothing (and say nothing)."""
+
+    def save(self, checkpoint_path: str) -> None:
+        return None
+
+    def restore(self, checkpoint_path: str) -> None:
+        return None
+
+
+class ReplaySearcher(TableResumedSearcher):
     """A deterministic searcher handed back the trials a study already finished.
 
     At construction the wrapped searcher is asked for suggestions; each one whose key

@@ -42,6 +42,19 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
         lines.append(f"  {key:<15} {value:.4g}" if isinstance(value, float) else f"  {key:<15} {value}")
     for line in (s.get("method_details") or {}).get("settings_table") or []:
         lines.append(line)
+    stages = (s.get("method_details") or {}).get("stages")
+    if stages:
+        lines.append(f"  {'stage':<12} {'wall/s':>8} {'CPU/s':>9}  choice")
+        rows = [*stages]
+        fe = s.get("final_evaluation") or {}
+        if fe:
+            rows.append({"stage": "final", "wall_seconds": fe.get("wall_seconds", 0.0),
+                         "cpu_seconds": (fe.get("compute") or {}).get("cpu_seconds", 0.0),
+                         "choice": f"{len(fe.get('seeds') or [])} seeds, model = seed {fe.get('saved_seed')}"})
+        for st in rows:
+            lines.append(f"  {st['stage']:<12} {st['wall_seconds']:8.1f} {st['cpu_seconds']:9.1f}  {st['choice']}")
+        lines.append(f"  {'total':<12} {sum(r['wall_seconds'] for r in rows):8.1f} "
+                     f"{sum(r['cpu_seconds'] for r in rows):9.1f}")
     fe = s.get("final_evaluation")
     if fe:
         total = _pm(fe.get("test_total_free_energy_mae_mev_per_atom"))

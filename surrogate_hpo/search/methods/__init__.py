@@ -10,9 +10,10 @@ from .naswot_optimized import NaswotOptimized
 from .oat import Oat
 from .tpe import Tpe
 from .tpe_naswot import TpeNaswot
+from .workflow import Workflow
 
 __all__ = ["METHODS"]
 
 #: ``method.name`` -> method class; adding a method = a module here + ``conf/method/<name>.yaml``
 METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (Naswot, NaswotOptimized, Direct, Tpe, TpeNaswot, Oat,
-                                                              Acsd)}
+                                                              Acsd, Workflow)}

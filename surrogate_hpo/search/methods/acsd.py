@@ -251,6 +251,58 @@ def settings_table(rows: list[dict[str, Any]], chosen: dict[str, Any], threshold
     return lines
 
 
+def acsd_stage(study: StudyContext, c: AcsdConfig, base: BispectrumSettings, snaps: list[dict[str, Any]]
+               ) -> tuple[BispectrumSettings, dict[str, Any], dict[str, Any], dict[str, float]]:
+    """Score every (rcutfac, twojmax) not yet in the table; ``(chosen settings, chosen row,
+    details, compute)``."""
+    grid = c.grid()
+    cache_dir = default_cache_dir(c.cache_dir)
+    names = [s["name"] for s in snaps]
+    p, q = len(snaps[0]["points"]), snaps[0]["partners"].shape[1]
+    table = TrialsTable(study.study_dir, STAGE, key=("rcutfac", "twojmax"), metric="acsd", mode="min")
+    done = {(float(r["rcutfac"]), int(r["twojmax"])) for r in table.ok_rows()}
+    todo = [g for g in grid if (g["rcutfac"], g["twojmax"]) not in done]
+    print(f"[acsd] {len(grid)} descriptor settings (rcutfac {sorted(set(c.rcutfac))} Å x twojmax "
+          f"{sorted(set(c.twojmax))}) on {len(names)} snapshot(s) {names}, {p}x{q} pairs each; descriptor cache "
+          f"{cache_dir}" + (f"; {len(grid) - len(todo)} already scored" if len(todo) < len(grid) else ""),
+          flush=True)
+    progress = ProgressPrinter(STAGE, len(grid), unit="settings", mode="min", already=len(grid) - len(todo),
+                               best_of=lambda r: (float(r["acsd"]), f"rcutfac={r['rcutfac']:g} "
+                                                  f"twojmax={int(r['twojmax'])}") if "acsd" in r else None)
+    t0 = time.perf_counter()
+    if todo:
+        run_stage(tune.with_parameters(acsd_trial, snapshots=snaps, cache_dir=str(cache_dir), clip=c.clip,
+                                       base=base),
+                  stage=STAGE, storage=study.tune_dir(), cluster=study.cluster,
+                  param_space={"setting": tune.grid_search(todo)}, callbacks=[TableWriter(table, _rows_of),
+                                                                              progress])
+    wall = time.perf_counter() - t0
+    wanted = {(g["rcutfac"], g["twojmax"]) for g in grid}
+    rows = [r for r in table.ok_rows() if (float(r["rcutfac"]), int(r["twojmax"])) in wanted
+            and is_finite_number(r.get("acsd"))]
+    if not rows:
+        raise RuntimeError(f"no ACSD setting was scored; see {study.tune_dir() / STAGE}")
+    chosen, sel = select_setting(rows, c.tolerance, c.tolerance_of)
+    band = "range" if c.tolerance_of == "range" else "minimum"
+    print(f"[acsd] lowest ACSD {sel['min_acsd']:.5f} (rcutfac={sel['lowest']['rcutfac']:g}, twojmax="
+          f"{sel['lowest']['twojmax']}); {sel['n_within_tolerance']} setting(s) within tolerance {c.tolerance:g} "
+          f"of the ACSD {band} (<= {sel['threshold']:.5f}); of those the largest cutoff, then the smallest "
+          f"twojmax: rcutfac={float(chosen['rcutfac']):g} Å, twojmax={int(chosen['twojmax'])} "
+          f"({int(chosen['n_features'])} descriptors), ACSD {float(chosen['acsd']):.5f}", flush=True)
+    table_lines = settings_table(rows, chosen, sel["threshold"])
+    print("\n".join(table_lines), flush=True)
+    settings = dataclasses.replace(base, rcutfac=float(chosen["rcutfac"]), twojmax=int(chosen["twojmax"]))
+    write_json(study.study_dir / "acsd_chosen.json", {"descriptors": settings.to_dict(),
+                                                      "acsd": float(chosen["acsd"])})
+    details: dict[str, Any] = {
+        "n_settings": len(grid), "n_scored": len(rows), "n_failed": len(grid) - len(rows), "snapshots": names,
+        "n_points": p, "n_partners": q, "clip": c.clip, "selection": sel, "search_wall_seconds": wall,
+        "cache_dir": str(cache_dir), "trials_csv": str(table.csv_path), "settings_table": table_lines,
+    }
+    compute = compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
+    return settings, chosen, details, compute
+
+
 class Acsd(Method[AcsdConfig]):
     name = "acsd"
     config_type = AcsdConfig
@@ -265,55 +317,11 @@ class Acsd(Method[AcsdConfig]):
 
     def run(self, study: StudyContext) -> Outcome:
         c = self.config
-        grid = c.grid()
-        snaps = self.pairs
-        cache_dir = default_cache_dir(c.cache_dir)
-        names = [s["name"] for s in snaps]
-        p, q = len(snaps[0]["points"]), snaps[0]["partners"].shape[1]
-        table = TrialsTable(study.study_dir, STAGE, key=("rcutfac", "twojmax"), metric="acsd", mode="min")
-        done = {(float(r["rcutfac"]), int(r["twojmax"])) for r in table.ok_rows()}
-        todo = [g for g in grid if (g["rcutfac"], g["twojmax"]) not in done]
-        print(f"[acsd] {len(grid)} descriptor settings (rcutfac {sorted(set(c.rcutfac))} Å x twojmax "
-              f"{sorted(set(c.twojmax))}) on {len(names)} snapshot(s) {names}, {p}x{q} pairs each; descriptor cache "
-              f"{cache_dir}" + (f"; {len(grid) - len(todo)} already scored" if len(todo) < len(grid) else ""),
-              flush=True)
-        progress = ProgressPrinter(STAGE, len(grid), unit="settings", mode="min", already=len(grid) - len(todo),
-                                   best_of=lambda r: (float(r["acsd"]), f"rcutfac={r['rcutfac']:g} "
-                                                      f"twojmax={int(r['twojmax'])}") if "acsd" in r else None)
-        t0 = time.perf_counter()
-        if todo:
-            run_stage(tune.with_parameters(acsd_trial, snapshots=snaps, cache_dir=str(cache_dir), clip=c.clip,
-                                           base=self.base),
-                      stage=STAGE, storage=study.tune_dir(), cluster=study.cluster,
-                      param_space={"setting": tune.grid_search(todo)}, callbacks=[TableWriter(table, _rows_of),
-                                                                                  progress])
-        wall = time.perf_counter() - t0
-        wanted = {(g["rcutfac"], g["twojmax"]) for g in grid}
-        rows = [r for r in table.ok_rows() if (float(r["rcutfac"]), int(r["twojmax"])) in wanted
-                and is_finite_number(r.get("acsd"))]
-        if not rows:
-            raise RuntimeError(f"no ACSD setting was scored; see {study.tune_dir() / STAGE}")
-        chosen, sel = select_setting(rows, c.tolerance, c.tolerance_of)
-        band = "range" if c.tolerance_of == "range" else "minimum"
-        print(f"[acsd] lowest ACSD {sel['min_acsd']:.5f} (rcutfac={sel['lowest']['rcutfac']:g}, twojmax="
-              f"{sel['lowest']['twojmax']}); {sel['n_within_tolerance']} setting(s) within tolerance {c.tolerance:g} "
-              f"of the ACSD {band} (<= {sel['threshold']:.5f}); of those the largest cutoff, then the smallest "
-              f"twojmax: rcutfac={float(chosen['rcutfac']):g} Å, twojmax={int(chosen['twojmax'])} "
-              f"({int(chosen['n_features'])} descriptors), ACSD {float(chosen['acsd']):.5f}", flush=True)
-        table_lines = settings_table(rows, chosen, sel["threshold"])
-        print("\n".join(table_lines), flush=True)
-        settings = dataclasses.replace(self.base, rcutfac=float(chosen["rcutfac"]), twojmax=int(chosen["twojmax"]))
-        write_json(study.study_dir / "acsd_chosen.json", {"descriptors": settings.to_dict(),
-                                                          "acsd": float(chosen["acsd"])})
-        details: dict[str, Any] = {
-            "n_settings": len(grid), "n_scored": len(rows), "n_failed": len(grid) - len(rows), "snapshots": names,
-            "n_points": p, "n_partners": q, "clip": c.clip, "selection": sel, "search_wall_seconds": wall,
-            "cache_dir": str(cache_dir), "trials_csv": str(table.csv_path), "settings_table": table_lines,
-        }
+        settings, chosen, details, compute = acsd_stage(study, c, self.base, self.pairs)
         if c.write_dataset:
-            out = write_descriptor_set(study.snapshots.all, settings, study.study_dir / "dataset", cache_dir=cache_dir)
+            out = write_descriptor_set(study.snapshots.all, settings, study.study_dir / "dataset",
+                                       cache_dir=default_cache_dir(c.cache_dir))
             details["dataset"] = str(out)
             print(f"[acsd] wrote the chosen descriptors as MALA files to {out}", flush=True)
         return Outcome(descriptors={**settings.to_dict(), "n_features": int(chosen["n_features"])},
-                       objective=float(chosen["acsd"]), details=details,
-                       compute=compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial))
+                       objective=float(chosen["acsd"]), details=details, compute=compute)

@@ -17,12 +17,13 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
+from ...study.resume import TableResumedSearcher
 from ...util.atomic import write_json
 from ..factors import Factor
 from .objective import ConfigKey, config_key, objective
 
 
-class DirectSearcher(Searcher):
+class DirectSearcher(TableResumedSearcher):
     """Coordinate-wise search over ``factors`` (metric and mode given here: Tune passes them
     only when the param space is non-empty)."""
 

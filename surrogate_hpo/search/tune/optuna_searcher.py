@@ -23,8 +23,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState, create_trial
-from ray.tune.search import Searcher
 
+from ...study.resume import TableResumedSearcher
 from ...util.atomic import atomic_write_text
 
 __all__ = ["HistoryTrial", "OptunaTPESearcher", "TrialSeededSampler"]
@@ -71,7 +71,7 @@ def _finite(v: Any) -> bool:
         return False
 
 
-class OptunaTPESearcher(Searcher):
+class OptunaTPESearcher(TableResumedSearcher):
     """Seeded TPE over ``distributions``; ``history`` are trials a resumed study already ran."""
 
     def __init__(self, distributions: Mapping[str, BaseDistribution], *, metric: str, mode: str = "min",

@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
+from ...study.resume import TableResumedSearcher
 from ...util.atomic import write_json
 from ..factors import Factor
 from ..orthogonal_arrays import orthogonal_array, range_analysis
 from .objective import objective
 
 
-class OrthogonalArraySearcher(Searcher):
+class OrthogonalArraySearcher(TableResumedSearcher):
     """Suggests the rows of an orthogonal array, then (optionally) the confirmation run."""
 
     def __init__(self, factors: Sequence[Factor], *, metric: str, mode: str = "min",
