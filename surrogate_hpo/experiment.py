@@ -106,7 +106,13 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         summary["warnings"] = [*physics.warnings, *outcome.warnings]
         summary["wall_seconds"] = account.wall_seconds
         summary["time_account"] = account.to_dict()
-        print(write_summary(study_dir, summary), flush=True)
+        summary["tune_stages"] = account.stages
+        with account.phase("writing results"):
+            text = write_summary(study_dir, summary)
+        summary["time_account"] = account.to_dict()
+        summary["wall_seconds"] = account.wall_seconds
+        write_json(study_dir / "summary.json", summary)
+        print(text, flush=True)
         folder.end("finished")
         return summary
     except interrupt.StudyInterrupted:

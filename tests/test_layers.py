@@ -28,10 +28,14 @@ LAYERS = {"errors": 0, "util": 0, "physics": 1, "model": 2, "descriptors": 2, "d
 LAZY = {
     ("surrogate_hpo.cli.study", "surrogate_hpo.experiment"): "--help and config errors return before torch/Ray load",
     ("surrogate_hpo.cli.study", "surrogate_hpo.study"): "idem",
-    ("surrogate_hpo.cli.study", "surrogate_hpo.study.config"): "idem",
+    ("surrogate_hpo.cli.study", "surrogate_hpo.util.names"): "idem",
     ("surrogate_hpo.cli.study", "surrogate_hpo.errors"): "idem",
     ("surrogate_hpo.search", "surrogate_hpo.search.methods"): "parsing a search space does not load every method",
     ("surrogate_hpo.data.train_stream", "surrogate_hpo.data.streaming"): "Ray Data loads only when a study streams",
+    ("surrogate_hpo.cli.predict", "surrogate_hpo.inference"): "--help and a missing key return before torch loads",
+    ("surrogate_hpo.cli.predict", "surrogate_hpo.errors"): "idem",
+    ("surrogate_hpo.cli.predict", "surrogate_hpo.util.atomic"): "idem",
+    ("surrogate_hpo.cli.predict", "surrogate_hpo.util.json_safe"): "idem",
     ("surrogate_hpo", "surrogate_hpo.inference"): "import surrogate_hpo stays light; load_model loads torch on use",
 }
 

@@ -80,7 +80,7 @@ def _shutdown_ray() -> None:
 def _check_study_name(argv: list[str]) -> None:
     """A ``study_name=`` override must be a plain folder name: Hydra makes the run folder
     ``output_root/study_name/<time>`` before anything else runs."""
-    from ..study.config import STUDY_NAME
+    from ..util.names import STUDY_NAME
 
     for arg in argv:
         key, _, value = arg.lstrip("+~").partition("=")

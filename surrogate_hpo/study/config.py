@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..data.config import DataConfig
 from ..errors import ConfigError
 from ..model import TrainingConfig
+from ..util.names import STUDY_NAME
 from ..util.typed_config import parse, spec
 
 __all__ = ["ClusterConfig", "FinalEvaluationConfig", "StudyConfig", "parse_study_config", "STUDY_NAME"]
 
 #: a study name is a plain folder name (no path separators, no leading dot)
-STUDY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
 
 
 @dataclass

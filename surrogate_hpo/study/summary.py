@@ -65,6 +65,15 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
             f"  test total-free-energy MAE  {total}" + (" meV/atom" if not total.startswith("n/a") else ""),
             f"  saved model     seed {fe.get('saved_seed')} (lowest validation band-energy MAE)",
         ]
+    account = s.get("time_account") or {}
+    if account:
+        total = account.get("total") or 1.0
+        lines.append("  time account    " + ", ".join(f"{k} {v:.1f} s" for k, v in account.items() if k != "total")
+                     + f"; total {total:.1f} s")
+        for st in s.get("tune_stages") or []:
+            lines.append(f"    Tune stage {st['stage']:<12} {st['wall']:6.1f} s: useful {st['useful']:.1f} s, "
+                         f"trial start {st['trial start']:.1f} s, bookkeeping {st['bookkeeping']:.1f} s "
+                         f"({st['trials']} trials)")
     comp = s["compute"]
     lines.append(f"  compute         {comp['cpu_seconds'] / 3600:.3f} CPU-h, {comp['gpu_seconds'] / 3600:.3f} GPU-h"
                  f"   wall {s['wall_seconds']:.0f} s")

@@ -6,15 +6,24 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-__all__ = ["TimeAccount"]
+__all__ = ["TimeAccount", "stage_split"]
+
+#: the current study's account (Tune stages report their split into it)
+_current: list["TimeAccount"] = []
 
 
 class TimeAccount:
-    """Wall seconds per phase (``start-up``, ``data``, ``ray start``, each stage, ...)."""
+    """Wall seconds per phase (``start-up``, ``data``, ``ray start``, each stage, ...), and
+    each Tune stage split into trial start, useful work and Tune's bookkeeping."""
 
     def __init__(self, started: float | None = None) -> None:
-        self.t0 = time.perf_counter() if started is None else started
+        now = time.perf_counter()
+        self.t0 = now if started is None else started
         self.phases: dict[str, float] = {}
+        self.stages: list[dict[str, float | str]] = []
+        if started is not None and now > started:
+            self.phases["start-up (imports, config)"] = now - started
+        _current[:] = [self]
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -39,4 +48,26 @@ class TimeAccount:
     def lines(self) -> list[str]:
         d = self.to_dict()
         total = d["total"] or 1.0
-        return [f"    {name:<22} {sec:8.1f} s  {100 * sec / total:5.1f} %" for name, sec in d.items() if name != "total"]
+        return [f"    {name:<28} {sec:8.1f} s  {100 * sec / total:5.1f} %" for name, sec in d.items() if name != "total"]
+
+
+def stage_split(stage: str, wall: float, began: float, trials: list[tuple[float, float]],
+                slots: int) -> dict[str, float | str]:
+    """One Tune stage's wall seconds split three ways and recorded in the current account.
+
+    ``began``: the stage's start (unix s); ``trials``: per trial ``(unix s its function
+    began, seconds it ran)``. *useful* is the function time per slot (``slots`` trials at a
+    time); *trial start* the wait until the first functions ran (Tuner set-up, trial actors
+    starting: their processes import torch and this package); *bookkeeping* the rest
+    (scheduling, result handling, state saving, stopping actors).
+    """
+    slots = max(1, min(slots, len(trials) or 1))
+    useful = min(wall, sum(inside for _, inside in trials) / slots)
+    firsts = sorted(start for start, _ in trials)[:slots]
+    start = sum(max(0.0, f - began) for f in firsts) / len(firsts) if firsts else 0.0
+    start = min(start, max(0.0, wall - useful))
+    split: dict[str, float | str] = {"stage": stage, "wall": wall, "trials": len(trials), "useful": useful,
+                                     "trial start": start, "bookkeeping": max(0.0, wall - useful - start)}
+    if _current:
+        _current[0].stages.append(split)
+    return split

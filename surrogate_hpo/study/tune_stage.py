@@ -10,6 +10,7 @@ and error files.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ray.tune.search import ConcurrencyLimiter
 from . import interrupt
 from .config import ClusterConfig
 from .ray_runtime import record_local_processes, trial_resources
+from .time_account import stage_split
 
 __all__ = ["concurrent_slots", "run_stage"]
 
@@ -36,6 +38,21 @@ def concurrent_slots(cluster: ClusterConfig) -> int:
     cpus = float(ray.cluster_resources().get("CPU", 1.0)) if ray.is_initialized() else 1.0
     slots = max(1, int(cpus // max(cluster.cpus_per_trial, 1e-9)))
     return min(slots, cluster.max_concurrent_trials or slots)
+
+
+class _StageClock(tune.Callback):
+    """When each trial's function began (unix s, from its last result) and how long it ran."""
+
+    def __init__(self) -> None:
+        self.trials: list[tuple[float, float]] = []
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        r = trial.last_result or {}
+        inside = float(r.get("time_total_s", 0.0) or 0.0)
+        if r.get("timestamp"):
+            self.trials.append((float(r["timestamp"]) - inside, inside))
+
+    on_trial_error = on_trial_complete
 
 
 def _experiment_name(storage: Path, stage: str) -> str:
@@ -79,6 +96,7 @@ def run_stage(
         config["scheduler"] = scheduler
     if cluster.max_concurrent_trials:
         config["max_concurrent_trials"] = int(cluster.max_concurrent_trials)
+    clock = _StageClock()
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
         param_space=param_space,
@@ -86,12 +104,14 @@ def run_stage(
         run_config=tune.RunConfig(
             name=_experiment_name(storage, stage),
             storage_path=str(storage),
-            callbacks=list(callbacks),
+            callbacks=[*callbacks, clock],
             stop=interrupt.interrupt_stopper(),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=int(cluster.max_failures)),
         ),
     )
+    t0, began = time.perf_counter(), time.time()
     with interrupt.deferred(f"stage '{stage}'"):
         results = tuner.fit()
+    stage_split(stage, time.perf_counter() - t0, began, clock.trials, concurrent_slots(cluster))
     return results
