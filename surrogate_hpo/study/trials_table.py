@@ -25,7 +25,7 @@ from ray.tune import Callback
 from ..util.atomic import atomic_write_bytes, atomic_write_text, write_json
 from ..util.json_safe import json_safe
 
-__all__ = ["TableWriter", "TrialsTable", "compute_of_rows", "is_finite_number", "OK", "DIVERGED", "PRUNED", "ERROR"]
+__all__ = ["TableWriter", "TrialsTable", "compute_of_rows", "is_finite_number", "table_cell", "OK", "DIVERGED", "PRUNED", "ERROR"]
 
 OK, DIVERGED, PRUNED, ERROR = "ok", "diverged", "pruned", "error"
 
@@ -40,7 +40,7 @@ def is_finite_number(v: Any) -> bool:
         return False
 
 
-def _cell(value: Any) -> Any:
+def table_cell(value: Any) -> Any:
     """Lists and dicts as JSON text, so Parquet and CSV hold the same thing."""
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(json_safe(value))
@@ -85,7 +85,7 @@ class TrialsTable:
         """Add ``rows`` (replacing rows with the same key) and rewrite the files."""
         if not rows:
             return
-        new = [{k: _cell(v) for k, v in r.items()} for r in rows]
+        new = [{k: table_cell(v) for k, v in r.items()} for r in rows]
         keys = {self._key(r) for r in new}
         self.rows = [r for r in self.rows if self._key(r) not in keys] + new
         self.flush()

@@ -26,6 +26,7 @@ from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_naswot_scores
 from ...study.progress import ProgressPrinter
 from ...study.ray_runtime import trial_gpu_ids
+from ...study.score_table import ScoreTable
 from ...study.training_trial import train_network
 from ...study.trials_table import OK, TableWriter, TrialsTable, compute_of_rows
 from ...study.tune_stage import concurrent_slots, run_stage
@@ -151,19 +152,20 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
     data = study.require_data()
     space = study.space
     scoring = make_scoring(config, data, study.seed, first_widths=list(space.widths))
-    table = TrialsTable(study.study_dir, STAGE, key=("candidate_id",), metric="score", mode=config.direction)
-    scored = {int(r["candidate_id"]) for r in table.rows if r.get("status") == OK}
-    todo = [i for i in range(space.n_candidates) if i not in scored]
+    table = ScoreTable(study.study_dir, STAGE, space.n_candidates, metric="score", mode=config.direction)
+    n_scored = int(table.scored.sum())
+    todo = np.flatnonzero(~table.scored).tolist()
     size = candidates_per_trial(config.candidates_per_trial, len(todo), concurrent_slots(study.cluster))
     trials = _missing_ranges(todo, size)
+    del todo
     progress = ProgressPrinter(
         STAGE, len(trials), unit="candidates", total_items=space.n_candidates, mode=config.direction,
         count_of=lambda r: int(r.get("n_candidates", 0)), already=0,
         best_of=lambda r: _best_in(r, space, config.direction),
     )
-    progress.items = len(scored)
-    print(f"[naswot] scoring {len(todo)} of {space.n_candidates} architectures in {len(trials)} trials with "
-          f"{scoring.describe()}" + (f" ({len(scored)} already scored)" if scored else ""), flush=True)
+    progress.items = n_scored
+    print(f"[naswot] scoring {space.n_candidates - n_scored} of {space.n_candidates} architectures in {len(trials)} "
+          f"trials with {scoring.describe()}" + (f" ({n_scored} already scored)" if n_scored else ""), flush=True)
     t0 = time.perf_counter()
     if trials:
         trainable = tune.with_parameters(scoring_trial, space=space, scoring=scoring, device=config.device,
@@ -172,24 +174,26 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
                   param_space={"ranges": tune.grid_search(trials)},
                   callbacks=[TableWriter(table, _rows_of(space, data.n_features, data.n_energies)), progress])
     wall = time.perf_counter() - t0
+    table.finish()
     best = table.best()
     if best is None:
         raise RuntimeError(f"no candidate was scored; see {study.tune_dir() / STAGE}")
     chosen = space.candidate(int(best["candidate_id"]))
-    plot = plot_naswot_scores(table.frame(), study.study_dir / "naswot_scores.png", chosen_id=int(best["candidate_id"]))
-    ok = table.ok_rows()
+    plot = plot_naswot_scores(table.columns(["candidate_id", "n_layers", "n_parameters", "score", "status"]),
+                              study.study_dir / "naswot_scores.png", chosen_id=int(best["candidate_id"]))
+    scored = table.columns(["seconds", "status"])
     details = {
         "n_candidates": space.n_candidates,
-        "n_scored": len(ok),
+        "n_scored": int(table.scored.sum()),
         "score": config.score,
         "scoring": scoring.describe(),
         "best_score": float(best["score"]),
         "search_wall_seconds": wall,
-        "scoring_seconds": float(sum(float(r.get("seconds", 0.0)) for r in ok)),
+        "scoring_seconds": float(scored.loc[scored["status"] == OK, "seconds"].sum()),
         "trials_csv": str(table.csv_path),
         "plot": str(plot),
     }
-    return chosen, details, compute_of_rows(table.rows, study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
+    return chosen, details, table.compute(study.cluster.cpus_per_trial, study.cluster.gpus_per_trial)
 
 
 def _best_in(result: dict[str, Any], space: SearchSpace, direction: str) -> tuple[float, str] | None:
@@ -211,8 +215,9 @@ def check_trial(config: dict[str, Any], *, space: SearchSpace, data: Any, policy
 def trust_check(study: StudyContext, config: NaswotConfig) -> tuple[dict[str, Any], list[str], dict[str, float]]:
     """Train ``method.validate`` networks spread over the score ranking for ``validate_epochs``
     epochs; Kendall tau between score and validation loss. ``(details, warnings, compute)``."""
-    scores = TrialsTable(study.study_dir, STAGE, key=("candidate_id",)).ok_rows()
-    ranked = sorted(scores, key=lambda r: -float(r["score"]) if config.direction == "max" else float(r["score"]))
+    scores = ScoreTable(study.study_dir, STAGE, study.space.n_candidates).columns(["candidate_id", "score", "status"])
+    scores = scores[(scores["status"] == OK) & np.isfinite(scores["score"].astype(float))]
+    ranked = scores.sort_values("score", ascending=config.direction != "max").to_dict("records")
     n = min(config.validate, len(ranked))
     picks = {int(ranked[round(i * (len(ranked) - 1) / (n - 1))]["candidate_id"]): float(ranked[round(
         i * (len(ranked) - 1) / (n - 1))]["score"]) for i in range(n)}
