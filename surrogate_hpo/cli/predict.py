@@ -36,7 +36,8 @@ def run(cfg: DictConfig) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"
         prediction = predict_structure(model, structure, grid=grid, ldos_path=target,
-                                       batch_points=int(cfg.batch_points), device=str(cfg.device))
+                                       batch_points=int(cfg.batch_points), device=str(cfg.device),
+                                       descriptor_memory_gb=float(cfg.descriptor_memory_gb))
         result = {"model": str(model.folder), **prediction.to_dict(),
                   "ldos": str(target) if cfg.write_ldos else None}
         write_json(out_dir / "prediction.json", json_safe(result))

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TWOJMAX",
     "compute_bispectrum",
     "n_bispectrum_components",
+    "slab_planes",
 ]
 
 #: MALA's defaults (``Parameters.descriptors.bispectrum_cutoff`` / ``_twojmax``), used in its Al examples.
@@ -158,6 +159,7 @@ def compute_bispectrum(
     twojmax: int = DEFAULT_TWOJMAX,
     settings: BispectrumSettings | None = None,
     dtype: Any = np.float32,
+    planes: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Bispectrum descriptors of ``atoms`` on a ``grid_shape`` grid of its cell.
 
@@ -170,10 +172,13 @@ def compute_bispectrum(
         twojmax: angular order, integer in ``[0, 20]``; 10 gives 91 components.
         settings: full settings; when given, ``rcutfac``/``twojmax`` arguments are ignored.
         dtype: output dtype (float32 as in MALA files).
+        planes: ``(k0, k1)``: only the grid planes ``k0 .. k1-1`` along the third cell vector
+            (which must be perpendicular to the first two), for grids too large for memory.
 
     Returns:
-        array ``(nx, ny, nz, 3 + F)``: columns 0..2 Cartesian coordinates of the grid
-        point (Å, in the frame of ``atoms.cell``), then the F bispectrum components.
+        array ``(nx, ny, nz, 3 + F)`` (``nz = k1 - k0`` with ``planes``): columns 0..2
+        Cartesian coordinates of the grid point (Å, in the frame of ``atoms.cell``), then
+        the F bispectrum components.
 
     Raises:
         ValueError: bad twojmax, grid, cutoff, cell (not 3-D periodic, left-handed,
@@ -213,11 +218,72 @@ def compute_bispectrum(
     frac = np.mod(frac, 1.0)
     frac[frac >= 1.0 - 1e-12] = 0.0
     pos = frac @ lcell
-    triclinic = bool(np.any(np.abs(lcell[[1, 2, 2], [0, 0, 1]]) > 1e-10))
+    type_of = {e: i + 1 for i, e in enumerate(types)}
+    kinds = np.array([type_of[e] for e in symbols])
+    per_type = " ".join(_f(r) for r in radii) + " " + " ".join(_f(w) for w in weights)
+    if planes is None:
+        k0, k1 = 0, nz
+        arr = _sna_grid(lcell, pos, kinds, len(types), (nx, ny, nz), settings, per_type, cut)
+    else:
+        k0, k1 = int(planes[0]), int(planes[1])
+        if not 0 <= k0 < k1 <= nz:
+            raise ValueError(f"planes {planes} must satisfy 0 <= first < last <= {nz}")
+        if np.any(np.abs(lcell[2, :2]) > 1e-10):
+            raise ValueError("slabs of planes need the third cell vector perpendicular to the first two")
+        arr = _slab(lcell, pos, kinds, len(types), (nx, ny, nz), (k0, k1), settings, per_type, cut)
+    # coordinates in the frame of atoms.cell (exact fractional positions, not LAMMPS' rotated frame)
+    fi = np.stack(
+        np.meshgrid(np.arange(nx) / nx, np.arange(ny) / ny, np.arange(k0, k1) / nz, indexing="ij"),
+        axis=-1,
+    )
+    result = np.empty((nx, ny, k1 - k0, arr.shape[-1]), dtype=dtype)
+    result[..., :3] = fi @ cell
+    result[..., 3:] = arr[..., 3:]
+    return result
 
+
+def slab_planes(grid_shape: Sequence[int], twojmax: int, memory_gb: float) -> int:
+    """Planes of the third grid axis per slab so that LAMMPS' float64 array of a slab stays
+    under ``memory_gb`` GiB (the whole grid when it fits)."""
+    nx, ny, nz = _check_grid(grid_shape)
+    per_plane = nx * ny * (3 + n_bispectrum_components(twojmax)) * 8
+    return max(1, min(nz, int(memory_gb * 2**30 // per_plane)))
+
+
+def _slab(lcell: np.ndarray, pos: np.ndarray, kinds: np.ndarray, n_types: int, grid: tuple[int, int, int],
+          planes: tuple[int, int], settings: BispectrumSettings, per_type: str, cut: float) -> np.ndarray:
+    """Planes ``k0 .. k1-1`` only: a box bounded along z (``f``) around them, padded by the
+    cutoff, holding the periodic images of the atoms that fall inside it."""
+    nx, ny, nz = grid
+    k0, k1 = planes
+    cz = float(lcell[2, 2])
+    dz = cz / nz
+    pad = int(np.ceil(cut / dz)) + 1
+    m = (k1 - k0) + 2 * pad
+    zlo = (k0 - pad) * dz
+    zhi = zlo + m * dz
+    reach = int(np.ceil((zhi - zlo) / cz)) + 1
+    images = [(pos + [0.0, 0.0, t * cz], kinds) for t in range(-reach, reach + 1)]
+    p = np.concatenate([i[0] for i in images])
+    k = np.concatenate([i[1] for i in images])
+    inside = (p[:, 2] > zlo + 1e-9 * dz) & (p[:, 2] < zhi - 1e-9 * dz)
+    box = lcell.copy()
+    box[2, 2] = zhi - zlo
+    arr = _sna_grid(box, p[inside] - [0.0, 0.0, zlo], k[inside], n_types, (nx, ny, m), settings, per_type, cut,
+                    periodic_z=False)
+    return arr[:, :, pad:pad + (k1 - k0)]
+
+
+def _sna_grid(lcell: np.ndarray, pos: np.ndarray, kinds: np.ndarray, n_types: int, grid: tuple[int, int, int],
+              settings: BispectrumSettings, per_type: str, cut: float, *, periodic_z: bool = True) -> np.ndarray:
+    """LAMMPS ``compute sna/grid`` on the box ``lcell`` (LAMMPS frame, origin 0): ``(nx, ny, nz, 3 + F)``."""
+    nx, ny, nz = grid
+    twojmax = int(settings.twojmax)
+    triclinic = bool(np.any(np.abs(lcell[[1, 2, 2], [0, 0, 1]]) > 1e-10))
     lmp = create_lammps()
     try:
-        cmds = ["units metal", "atom_style atomic", "boundary p p p", "atom_modify map array"]
+        cmds = ["units metal", "atom_style atomic", f"boundary p p {'p' if periodic_z else 'f'}",
+                "atom_modify map array"]
         if triclinic:
             (ax, _, _), (bx, by, _), (cx, cy, cz) = lcell
             cmds.append(
@@ -227,14 +293,12 @@ def compute_bispectrum(
             cmds.append(
                 f"region box block 0 {_f(lcell[0, 0])} 0 {_f(lcell[1, 1])} 0 {_f(lcell[2, 2])} units box"
             )
-        cmds += [f"create_box {len(types)} box", "mass * 1.0"]
-        type_of = {e: i + 1 for i, e in enumerate(types)}
-        for p, e in zip(pos, symbols):
-            cmds.append(f"create_atoms {type_of[e]} single {_f(p[0])} {_f(p[1])} {_f(p[2])} units box remap yes")
+        cmds += [f"create_box {n_types} box", "mass * 1.0"]
+        for p, t in zip(pos, kinds):
+            cmds.append(f"create_atoms {int(t)} single {_f(p[0])} {_f(p[1])} {_f(p[2])} units box remap yes")
         s = settings
-        per_type = " ".join(_f(r) for r in radii) + " " + " ".join(_f(w) for w in weights)
         cmds += [
-            f"compute bgrid all sna/grid grid {nx} {ny} {nz} {_f(rc)} {_f(s.rfac0)} {twojmax} "
+            f"compute bgrid all sna/grid grid {nx} {ny} {nz} {_f(s.rcutfac)} {_f(s.rfac0)} {twojmax} "
             f"{per_type} rmin0 {_f(s.rmin0)} bzeroflag {int(s.bzeroflag)} "
             f"quadraticflag {int(s.quadraticflag)} switchflag {int(s.switchflag)}",
             f"pair_style zero {_f(cut)}",
@@ -246,9 +310,9 @@ def compute_bispectrum(
             lmp.commands_list(cmds)
         except Exception as exc:  # LAMMPS raises a generic Exception with its message
             raise RuntimeError(f"LAMMPS sna/grid failed: {exc}") from exc
-        if lmp.get_natoms() != len(atoms):
+        if lmp.get_natoms() != len(pos):
             raise RuntimeError(
-                f"LAMMPS created {lmp.get_natoms()} atoms instead of {len(atoms)} (positions outside the cell?)"
+                f"LAMMPS created {lmp.get_natoms()} atoms instead of {len(pos)} (positions outside the cell?)"
             )
         arr = lmp.numpy.extract_compute("bgrid", 0, 2)  # LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
         if arr is None:
@@ -256,19 +320,9 @@ def compute_bispectrum(
         arr = np.array(arr, dtype=np.float64, copy=True)
     finally:
         lmp.close()
-
     n_feat = n_bispectrum_components(twojmax)
     if arr.shape != (nx * ny * nz, 3 + n_feat):
         raise RuntimeError(
             f"unexpected sna/grid array shape {arr.shape}, expected {(nx * ny * nz, 3 + n_feat)}"
         )
-    out = arr.reshape(nz, ny, nx, 3 + n_feat).transpose(2, 1, 0, 3)
-    # coordinates in the frame of atoms.cell (exact fractional positions, not LAMMPS' rotated frame)
-    fi = np.stack(
-        np.meshgrid(np.arange(nx) / nx, np.arange(ny) / ny, np.arange(nz) / nz, indexing="ij"),
-        axis=-1,
-    )
-    result = np.empty(out.shape, dtype=dtype)
-    result[..., :3] = fi @ cell
-    result[..., 3:] = out[..., 3:]
-    return result
+    return arr.reshape(nz, ny, nx, 3 + n_feat).transpose(2, 1, 0, 3)

@@ -85,14 +85,15 @@ class SurrogateModel:
                               "count (train on data whose sidecars or QE outputs give valence charges)")
         return float(sum(self.valence_charges[s] for s in symbols))
 
-    def descriptors(self, atoms: Any, grid: Sequence[int]) -> np.ndarray:
-        """Descriptors ``(nx, ny, nz, F)`` (float32) of ``atoms`` with the bundle's settings (LAMMPS)."""
+    def descriptors(self, atoms: Any, grid: Sequence[int], planes: tuple[int, int] | None = None) -> np.ndarray:
+        """Descriptors ``(nx, ny, nz, F)`` (float32) of ``atoms`` with the bundle's settings
+        (LAMMPS); with ``planes=(k0, k1)`` only those planes of the third grid axis."""
         self.check_species(atoms.get_chemical_symbols())
         if self.descriptor_settings is None:
             raise BundleError("the bundle does not record its descriptor settings (the training data's sidecars "
                               "had none), so it cannot compute descriptors for a new structure; give a MALA "
                               "snapshot with its .in.npy instead")
-        x = compute_bispectrum(atoms, grid, settings=self.descriptor_settings, dtype=np.float32)[..., 3:]
+        x = compute_bispectrum(atoms, grid, settings=self.descriptor_settings, dtype=np.float32, planes=planes)[..., 3:]
         if x.shape[-1] != self.n_in:
             raise BundleError(f"the descriptor settings give {x.shape[-1]} components, the network takes {self.n_in}")
         return x

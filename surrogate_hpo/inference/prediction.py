@@ -12,6 +12,7 @@ import numpy as np
 
 from ..data.errors import DataError
 from ..data.snapshot import Snapshot, load_snapshot, snapshot_files
+from ..descriptors.bispectrum import slab_planes
 from .energies import energy_errors, structure_energies
 from .model import SurrogateModel, resolve_device
 
@@ -103,11 +104,26 @@ def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:
     return StructureInput(name=path.stem, atoms=atoms)
 
 
+def _slabs(model: SurrogateModel, atoms: Any, shape: tuple[int, int, int], memory_gb: float) -> list[tuple[int, int]]:
+    """Planes of the third grid axis computed at once: all of them when LAMMPS' array fits in
+    ``memory_gb`` GiB (or the cell allows no slabs), else slabs that do."""
+    settings = model.descriptor_settings
+    per = slab_planes(shape, settings.twojmax if settings else 0, memory_gb)
+    cell = np.asarray(atoms.cell[:], dtype=float)
+    perpendicular = abs(cell[2] @ cell[0]) < 1e-8 * np.linalg.norm(cell[2]) * np.linalg.norm(cell[0]) and \
+        abs(cell[2] @ cell[1]) < 1e-8 * np.linalg.norm(cell[2]) * np.linalg.norm(cell[1])
+    if per >= shape[2] or not perpendicular:
+        return [(0, shape[2])]
+    return [(k, min(k + per, shape[2])) for k in range(0, shape[2], per)]
+
+
 def predict_structure(model: SurrogateModel, structure: StructureInput, *, grid: Sequence[int] | None = None,
                       ldos_path: Path | None = None, batch_points: int = 65536, device: str = "auto",
-                      log: Callable[[str], None] = print) -> Prediction:
+                      descriptor_memory_gb: float = 4.0, log: Callable[[str], None] = print) -> Prediction:
     """The LDOS of ``structure`` on ``grid`` (default: the snapshot's, else the training spacing),
-    written to ``ldos_path`` (``.npy``, MALA's layout) batch by batch when given, and its energies."""
+    written to ``ldos_path`` (``.npy``, MALA's layout) batch by batch when given, and its energies.
+    Descriptors are computed in slabs of grid planes when the whole grid would need more than
+    ``descriptor_memory_gb`` GiB in LAMMPS (e.g. a 200^3 grid)."""
     atoms = structure.atoms
     model.check_species(atoms.get_chemical_symbols(), f"structure {structure.name}")
     notes = list(structure.notes)
@@ -126,31 +142,42 @@ def predict_structure(model: SurrogateModel, structure: StructureInput, *, grid:
     dev = str(resolve_device(device))
     seconds: dict[str, float] = {}
 
-    t0 = time.perf_counter()
-    x = structure.descriptors
-    if x is None:
-        log(f"[predict] descriptors of {structure.name} ({len(atoms)} atoms) on a {shape[0]}x{shape[1]}x{shape[2]} "
-            f"grid (LAMMPS)")
-        x = model.descriptors(atoms, shape)
-    seconds["descriptors"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     if ldos_path is not None:
         ldos_path.parent.mkdir(parents=True, exist_ok=True)
         ldos = np.lib.format.open_memmap(ldos_path, mode="w+", dtype=np.float32, shape=(*shape, model.n_out))
     else:
         ldos = np.empty((*shape, model.n_out), dtype=np.float32)
-    flat = ldos.reshape(n_points, model.n_out)
-    step = max(1, n_points // 10)
-    next_report = step
-    for rows, batch in model.iter_ldos(x, batch_points=batch_points, device=dev):
-        flat[rows] = batch
-        if rows.stop >= next_report and n_points > batch_points:
-            log(f"[predict] LDOS {rows.stop}/{n_points} points ({time.perf_counter() - t0:.1f} s, {dev})")
-            next_report = rows.stop + step
+    slabs = [(0, shape[2])] if structure.descriptors is not None else \
+        _slabs(model, atoms, shape, descriptor_memory_gb)
+    seconds["descriptors"] = seconds["network"] = 0.0
+    for number, (k0, k1) in enumerate(slabs, 1):
+        t0 = time.perf_counter()
+        if structure.descriptors is not None:
+            x = structure.descriptors
+        else:
+            where = f" planes {k0}..{k1 - 1} ({number}/{len(slabs)})" if len(slabs) > 1 else ""
+            log(f"[predict] descriptors of {structure.name} ({len(atoms)} atoms) on a {shape[0]}x{shape[1]}x{shape[2]} "
+                f"grid{where} (LAMMPS)")
+            x = model.descriptors(atoms, shape, planes=(k0, k1) if len(slabs) > 1 else None)
+        seconds["descriptors"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        block = ldos[:, :, k0:k1]
+        n_block = int(np.prod(block.shape[:3]))
+        out = np.empty((n_block, model.n_out), dtype=np.float32) if len(slabs) > 1 else \
+            block.reshape(n_block, model.n_out)
+        step, next_report = max(1, n_points // 10), max(1, n_points // 10)
+        for rows, batch in model.iter_ldos(x, batch_points=batch_points, device=dev):
+            out[rows] = batch
+            if len(slabs) == 1 and rows.stop >= next_report and n_points > batch_points:
+                log(f"[predict] LDOS {rows.stop}/{n_points} points ({time.perf_counter() - t0:.1f} s, {dev})")
+                next_report = rows.stop + step
+        if len(slabs) > 1:
+            block[...] = out.reshape(block.shape)
+        del x
+        seconds["network"] += time.perf_counter() - t0
     if isinstance(ldos, np.memmap):
         ldos.flush()
-    seconds["network"] = time.perf_counter() - t0
+    flat = ldos.reshape(n_points, model.n_out)
 
     t0 = time.perf_counter()
     reference = None

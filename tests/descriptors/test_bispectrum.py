@@ -197,3 +197,30 @@ def test_settings_round_trip_through_a_plain_dict():
     back = BispectrumSettings.from_dict(json.loads(json.dumps(d)))
     assert back == s and hash(back) == hash(s)
     assert back.weight_of("Mg") == 0.8 and back.weight_of("Al") == 1.0 and back.radius_of("Al") == 0.45
+
+
+@needs_lammps
+@pytest.mark.parametrize("planes", [(0, 5), (4, 11), (26, 30), (0, 30)])
+def test_a_slab_of_planes_equals_those_planes_of_the_whole_grid(planes):
+    """Bounded along z, padded by the cutoff, with the atoms' periodic images: no neighbour lost."""
+    atoms = _al(rattle=0.1).repeat((2, 2, 2))
+    cell = atoms.cell[:].copy()
+    cell[1, 0] = 1.2  # b tilted in the a-b plane: still a slab geometry
+    atoms.set_cell(cell, scale_atoms=True)
+    settings = BispectrumSettings(rcutfac=4.0, twojmax=4)
+    full = compute_bispectrum(atoms, (9, 10, 30), settings=settings, dtype=np.float64)
+    slab = compute_bispectrum(atoms, (9, 10, 30), settings=settings, dtype=np.float64, planes=planes)
+    np.testing.assert_allclose(slab, full[:, :, planes[0]:planes[1]], rtol=1e-10, atol=1e-10)
+
+
+def test_slabs_are_refused_for_a_tilted_third_vector_and_sized_by_memory():
+    from surrogate_hpo.descriptors.bispectrum import slab_planes
+
+    atoms = _al()
+    cell = atoms.cell[:].copy()
+    cell[2, 0] = 0.5
+    atoms.set_cell(cell, scale_atoms=True)
+    with pytest.raises(ValueError, match="perpendicular"):
+        compute_bispectrum(atoms, (4, 4, 8), rcutfac=4.0, twojmax=4, planes=(0, 2))
+    assert slab_planes((200, 200, 200), 10, 2.0) == 2 * 2**30 // (200 * 200 * 94 * 8)
+    assert slab_planes((24, 24, 24), 10, 2.0) == 24

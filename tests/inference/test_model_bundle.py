@@ -108,6 +108,13 @@ def test_a_structure_file_on_another_grid_and_streamed_batches(study, tmp_path):
     assert result["grid"] == [48, 24, 24]  # the training spacing on a doubled cell
     assert result["errors"] is None
     assert result["energies"]["number_of_electrons"] == pytest.approx(24.0, rel=1e-6)
+    # descriptors in slabs of grid planes (as for a grid too large for memory): the same LDOS
+    proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={tmp_path / 'Al8.xyz'}", "descriptor_memory_gb=0.002",
+                        f"output_dir={tmp_path / 's'}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "planes 0.." in proc.stdout and "(1/" in proc.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "s" / "ldos.npy"), np.load(tmp_path / "p" / "ldos.npy"),
+                               rtol=1e-5, atol=1e-6)
     proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={tmp_path / 'Al8.xyz'}", "grid=[20,10,10]",
                         "write_ldos=false", f"output_dir={tmp_path / 'q'}")
     assert proc.returncode == 0, proc.stderr[-3000:]
