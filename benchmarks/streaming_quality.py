@@ -13,13 +13,16 @@ one run):
 Reported per way: the test band-energy MAE (meV/atom, mean ± std over the seeds), epochs to
 early stopping, and the training rate (rows/s over the epochs, validation included).
 
-Run: ``python3 benchmarks/streaming_quality.py [--data data/al4_gt --seeds 3]``; writes
-``benchmarks/results/streaming_quality.{json,md}``.
+Run: ``python3 benchmarks/streaming_quality.py [--data sample|data/al4_gt --seeds 3]``; writes
+``benchmarks/results/streaming_quality.{json,md}``. ``sample`` (the default) is the bundled Al
+set with its default split (8 / 1 / 1 snapshots of 24^3 points); a folder of 30 snapshots
+``Al_298K_000..029`` is split 8 / 2 / 4.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -43,21 +46,36 @@ POLICY = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 256, "max_ep
           "early_stopping_patience": 8, "lr_decay_patience": 4, "lr_decay_factor": 0.5}
 
 
-def run(data_dir: Path, seeds: int, rows_per_shard: int, work: Path) -> dict[str, Any]:
-    import dataclasses
+def data_config(data: str) -> Any:
+    """The typed data config for ``sample`` (the bundled set) or a folder of ``Al_298K_*`` snapshots."""
+    from surrogate_hpo.data.config import DataConfig
 
+    if data != "sample":
+        split = {"train": NAMES[:8], "validation": NAMES[8:10], "test": NAMES[26:30]}
+        return DataConfig.for_folder(data, **split, streaming=False)
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from surrogate_hpo.util.typed_config import parse
+
+    conf_dir = str(ROOT / "surrogate_hpo" / "conf")
+    with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+        composed = OmegaConf.to_container(compose(config_name="config", overrides=["data=sample"]), resolve=True)
+    return dataclasses.replace(parse(DataConfig, composed["data"], "data"), streaming=False)
+
+
+def run(data: str, seeds: int, rows_per_shard: int, work: Path) -> dict[str, Any]:
     import ray
 
     from surrogate_hpo.data import write_shards
-    from surrogate_hpo.data.config import DataConfig
     from surrogate_hpo.data.prepared import load_snapshot_set, prepare_training_data
     from surrogate_hpo.data.shards import read_manifest
     from surrogate_hpo.data.train_stream import TrainStream, mix_shards_for
     from surrogate_hpo.study.training_trial import predict_ldos, train_network
 
-    split = {"train": NAMES[:8], "validation": NAMES[8:10], "test": NAMES[26:30]}
-    cfg = DataConfig.for_folder(str(data_dir), **split, streaming=False)
+    cfg = data_config(data)
     sset = load_snapshot_set(cfg)
+    split = {part: [snap.name for snap in getattr(sset, part)] for part in ("train", "validation", "test")}
     memory = prepare_training_data(sset, cfg, seed=0)
     shards = work / "shards"
     if shards.exists():
@@ -112,7 +130,7 @@ def table(res: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=ROOT / "data" / "al4_gt")
+    ap.add_argument("--data", default="sample", help="'sample' (bundled) or a folder of Al_298K_* snapshots")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rows-per-shard", type=int, default=6912, help="2 shards per 24^3 snapshot")
     ap.add_argument("--work", type=Path, default=Path("/tmp/streaming_quality"))

@@ -45,10 +45,12 @@ def _env(tmp_path: Path, token: str) -> dict[str, str]:
 def test_submit_job_runs_a_quick_study_on_a_real_head(tmp_path):
     token = secrets.token_hex(32)
     env = _env(tmp_path, token)
-    port, dash = _free_port(), _free_port()
+    port, dash, agent = _free_port(), _free_port(), _free_port()
+    # the job agent's HTTP port defaults to 52365, which the test session's own Ray already holds
     head = subprocess.Popen(
         ["ray", "start", "--head", f"--port={port}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}",
-         "--include-dashboard=true", "--num-cpus=2", "--disable-usage-stats", "--block"],
+         f"--dashboard-agent-listen-port={agent}", "--include-dashboard=true", "--num-cpus=2",
+         "--disable-usage-stats", "--block"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         address = f"http://127.0.0.1:{dash}"
