@@ -104,6 +104,7 @@ def _stage(result: dict[str, Any], name: str) -> dict[str, Any]:
 
 def main() -> None:
     import mala_hpo
+
     from surrogate_hpo.data.snapshot_set import default_split
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -81,7 +81,6 @@ def _kept(before: pd.DataFrame, after: pd.DataFrame) -> None:
             assert ((a == b) | (a.isna() & b.isna())).all(), col
 
 
-@pytest.mark.slow
 def test_interrupted_study_resumes_with_every_trial_exactly_once(synthetic_dir, tmp_path):
     out = tmp_path / "out"
     # 1. Ctrl-C: Tune saves its state, the CLI says how to resume and exits with 130

@@ -48,7 +48,6 @@ def _cli(*overrides: str, out: Path) -> subprocess.CompletedProcess:
                           env={**os.environ})
 
 
-@pytest.mark.slow
 def test_the_cli_runs_on_the_mala_folder_with_the_pasted_energy_grid(tmp_path):
     out = tmp_path / "out"
     missing = _cli(f"data.path={FIXTURE}", out=out)
@@ -62,7 +61,6 @@ def test_the_cli_runs_on_the_mala_folder_with_the_pasted_energy_grid(tmp_path):
     assert "left out (not snapshots of this data)" in proc.stdout and "test band-energy MAE" in proc.stdout
 
 
-@pytest.mark.slow
 def test_with_the_energy_grid_in_the_sidecars_no_override_is_needed(tmp_path):
     folder = tmp_path / "mala"
     shutil.copytree(FIXTURE, folder)
