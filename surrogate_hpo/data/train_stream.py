@@ -95,7 +95,7 @@ def check_shards_match(manifest: Any, sset: SnapshotSet, where: str) -> None:
 
 
 #: memory the shards a streamed batch mixes may take (``data.mix_shards: auto``)
-MIX_BUDGET_BYTES = 1 << 30
+MIX_BUDGET_BYTES = 1 << 29
 
 
 def mix_shards_for(setting: int | str, manifest: Any, n_shards: int) -> int:

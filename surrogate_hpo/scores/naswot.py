@@ -13,6 +13,9 @@ whose Jacobian rows are all alike has one eigenvalue ``B`` and ``B - 1`` zeros, 
 zero costing ``-(ln k + 1/k) ~ -1e5`` for ``k = 1e-5``. MALA minimises ``-S`` with
 ``k = 1e-4``; the order is the same.
 
+(About 400 lines because the score, its batched Jacobian path and the rank-trap check share
+one set of conventions, B, k, T and the seeding; split, they would each restate them.)
+
 Mean score over ``T`` initialisations: ``S' = mean(S) - std(S)`` (population std,
 ``ddof=0``, as MALA's ``np.mean + np.std`` of the losses ``-S``).
 

@@ -160,3 +160,29 @@ def test_rebatch(sizes, bs, drop_last):
     assert torch.equal(got, torch.arange(want, dtype=torch.float32))
     assert all(len(b[0]) == bs for b in out[:-1]) and (not drop_last or len(out[-1][0]) == bs)
     assert all(torch.equal(b[1], 2 * b[0]) for b in out)
+
+
+@pytest.mark.parametrize("sizes,k,bs,drop_last", [([100, 100, 100, 100, 16], 2, 64, False),
+                                                  ([50, 30, 70, 1], 3, 8, True), ([10], 4, 32, False)])
+def test_interleave_mixes_blocks_and_yields_every_row_once(sizes, k, bs, drop_last):
+    from surrogate_hpo.data.streaming import _interleave
+
+    total = sum(sizes)
+    x = torch.arange(total, dtype=torch.float32)[:, None]
+    owner = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    blocks, start = [], 0
+    for n in sizes:
+        blocks.append((x[start:start + n], x[start:start + n] * 2))
+        start += n
+    out = list(_interleave(iter(blocks), k, bs, drop_last, seed=7))
+    rows = torch.cat([b[0] for b in out])[:, 0].long()
+    assert len(set(rows.tolist())) == len(rows)  # no row twice
+    if drop_last:
+        assert all(len(b[0]) == bs for b in out) and total - len(rows) < bs
+    else:
+        assert sorted(rows.tolist()) == list(range(total))
+    assert all(torch.equal(b[1], 2 * b[0]) for b in out)  # x and y stay paired
+    if len(sizes) >= k > 1:  # the first batch draws from every block of the first window
+        assert len(set(owner[out[0][0][:, 0].long()].tolist())) == k
+    again = list(_interleave(iter(blocks), k, bs, drop_last, seed=7))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(out, again))  # seeded: the same order
