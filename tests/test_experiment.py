@@ -1,6 +1,7 @@
 """A tiny NASWOT study with a real local Ray writes every result file, and resumes."""
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -22,7 +23,9 @@ def finished_study(ray_local, synthetic_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     cfg = compose_config(TINY + [f"data.path={synthetic_dir}", f"output_root={out}"])
     run_dir = out / "naswot" / "run1"
+    t0 = time.perf_counter()
     summary = run_study(cfg, run_dir)
+    summary["_measured_wall"] = time.perf_counter() - t0
     return cfg, run_dir, summary
 
 
@@ -46,6 +49,26 @@ def test_tiny_study_writes_its_result_files(finished_study):
     assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"
     assert "test band-energy MAE" in (run_dir / "summary.md").read_text()
     assert (run_dir / "tune" / "naswot").is_dir()  # Tune's own experiment directory kept
+
+
+def test_the_time_account_adds_up_to_the_wall_time(finished_study):
+    _, run_dir, summary = finished_study
+    account = json.loads((run_dir / "summary.json").read_text())["time_account"]
+    named = {k: v for k, v in account.items() if k not in ("other", "total")}
+    assert {"config checks", "data checks and loading", "ray start", "search (naswot)",
+            "final evaluation", "writing results"} <= set(named)
+    assert all(v >= 0 for v in account.values())
+    # the named phases cover the wall time measured around the study, within a few percent
+    assert account["total"] == pytest.approx(summary["_measured_wall"], rel=0.03, abs=0.3)
+    assert sum(named.values()) == pytest.approx(account["total"], rel=0.03, abs=0.3)
+    # each Tune stage splits into parts that add up to the stage, inside its phase
+    stages = {st["stage"]: st for st in summary["tune_stages"]}
+    assert set(stages) == {"naswot", "final"}
+    for st in stages.values():
+        assert min(st["useful"], st["trial start"], st["bookkeeping"]) >= 0
+        assert st["useful"] + st["trial start"] + st["bookkeeping"] == pytest.approx(st["wall"], abs=1e-6)
+    assert stages["naswot"]["wall"] <= named["search (naswot)"]
+    assert stages["final"]["wall"] <= named["final evaluation"]
 
 
 def test_resume_of_a_finished_study_reruns_nothing(finished_study):
