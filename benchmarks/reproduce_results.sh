@@ -3,7 +3,7 @@
 # after `bash launch/setup.sh --dev` (Quantum ESPRESSO for the data) and, for the MALA
 # comparison, `bash launch/setup.sh --bench` (+ `pip install oapackage` for MALA's OAT).
 #
-#   bash benchmarks/reproduce_results.sh            # everything (about 3 hours on 2 cores)
+#   bash benchmarks/reproduce_results.sh            # everything (about 7 hours on 2 cores)
 #   STEPS="methods score" bash benchmarks/reproduce_results.sh   # only some steps
 #
 # Data: AL32 (default data/al32) is made by the DFT pipeline if it is not there yet.
@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 AL32=${AL32:-data/al32}
 RUNS=${RUNS:-runs}
-STEPS=${STEPS:-"data methods score architectures scaling acsd mala"}
+AL4GT=${AL4GT:-data/al4_gt}
+STEPS=${STEPS:-"data methods score architectures scaling acsd mala gt workflow overhead streaming"}
 LABEL="Al32: 32-atom fcc Al at 298 K, 10 snapshots, 45^3 grid"
 # the shared budget of the method comparison (every method, the same data and space)
 METHOD_OVERRIDES=(--override data=mala_dir --override "data.path=$AL32"
@@ -51,4 +52,20 @@ if has mala; then   # against MALA's own hyperparameter optimisers
   # (with 3 widths the array is the full 144-row grid and MALA's oapackage search hangs)
   python3 benchmarks/mala_hpo.py --data "$AL32" --max-points 6000 --widths 16 32 64 128 \
     --out benchmarks/results/mala_hpo_al32
+fi
+if has gt; then   # section 2b: the Al4 ground-truth set (30 snapshots), 216 trainings, the score panel
+  surrogate-hpo-generate --config-name=sample format=mala keep_pw_output=true first_index=0 n_snapshots=30 \
+    output_dir="$AL4GT"
+  python3 benchmarks/ldos_ground_truth.py --data "$AL4GT"   # resumable
+  python3 benchmarks/score_study.py
+fi
+if has workflow; then   # section 6: the workflow against the all-trained route, and prediction
+  python3 benchmarks/workflow.py --data "$AL4GT"
+fi
+if has overhead; then   # section 7: small studies against MALA, the default command before and after
+  python3 benchmarks/study_overhead.py
+  python3 benchmarks/default_command.py
+fi
+if has streaming; then   # section 8: streamed against in-memory training
+  python3 benchmarks/streaming_quality.py
 fi
