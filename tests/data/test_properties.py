@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mala_synth import default_info, write_snapshot
 
@@ -101,6 +101,7 @@ def test_any_corrupted_array_loads_or_is_our_error(tmp_path, case, which, cut):
                                  st.sampled_from([".in.npy", ".out.npy", ".info.json", ".dens.npy", ".out.h5",
                                                   ".in.npy/", ".out"])), max_size=10,
                      unique_by=lambda f: (f[0], f[1].rstrip("/"))))
+@example(files=[("a", ".in.npy"), ("a", ".out.h5")])  # found by Hypothesis: .npy descriptors, openPMD LDOS
 def test_every_file_of_a_folder_is_used_listed_or_named_in_an_error(tmp_path, files):
     d = _fresh(tmp_path, "folder")
     for name, suffix in files:
@@ -113,11 +114,12 @@ def test_every_file_of_a_folder_is_used_listed_or_named_in_an_error(tmp_path, fi
     except DataError as e:
         assert str(e)
         return
-    accounted = {f"{n}{s}" for n in found.names for s in (".in.npy", ".out.npy")} | set(found.left_out)
+    # a snapshot uses <name>.in / .out as .npy, or MALA's openPMD .h5 where no .npy is there
+    used = {f"{n}.{kind}.npy" if (d / f"{n}.{kind}.npy").exists() else f"{n}.{kind}.h5"
+            for n in found.names for kind in ("in", "out")}
     arrays = {p.name for p in d.iterdir() if p.name.endswith((".npy", ".h5"))}
-    assert arrays <= accounted, arrays - accounted  # nothing dropped silently
-    for n in found.names:
-        assert (d / f"{n}.in.npy").is_file() and (d / f"{n}.out.npy").is_file()
+    assert arrays <= used | set(found.left_out), arrays - used - set(found.left_out)  # nothing dropped silently
+    assert all((d / f).is_file() for f in used)  # every file a snapshot uses is there
 
 
 @pytest.fixture(scope="module")
