@@ -260,7 +260,10 @@ def run_mala_predict(model: str, structure: Path, grid: list[int], ours_ldos: Pa
     if "error" not in rec:
         theirs = np.load(work / "mala_ldos.npy").reshape(-1, np.load(ours_ldos, mmap_mode="r").shape[-1])
         ours = np.load(ours_ldos, mmap_mode="r").reshape(theirs.shape)
-        rec["max_abs_ldos_difference"] = float(np.max(np.abs(theirs - ours)))
+        finite = np.isfinite(theirs).all(axis=1)
+        rec["mala_nonfinite_points"] = int((~finite).sum())  # MALA's LDOS may hold NaN (seen once)
+        rec["max_abs_ldos_difference"] = (float(np.max(np.abs(theirs[finite] - ours[finite]))) if finite.any()
+                                          else None)
         rec["max_abs_ldos"] = float(np.max(np.abs(ours)))
         rec["points_per_second"] = int(np.prod(grid)) / rec["wall_seconds"]
     return rec
@@ -329,8 +332,10 @@ def report(result: dict[str, Any], out: Path) -> None:
         if "wall_seconds" in m:
             lines += ["", f"MALA 1.4.0's Predictor with the same network (converted from the bundle) on the same "
                       f"structure and grid: {m['wall_seconds']:.1f} s ({m['points_per_second']:.3g} points/s, descriptors "
-                      f"included), peak RSS {m['peak_rss_mib']:.0f} MiB; largest LDOS difference to ours "
-                      f"{m['max_abs_ldos_difference']:.2e} (values up to {m['max_abs_ldos']:.3g})."]
+                      f"included), peak RSS {m['peak_rss_mib']:.0f} MiB; " + (
+                          f"largest LDOS difference to ours {m['max_abs_ldos_difference']:.2e} (values up to "
+                          f"{m['max_abs_ldos']:.3g})." if m.get("max_abs_ldos_difference") is not None else
+                          f"no LDOS comparison: {m.get('note', 'MALA LDOS not finite')}.")]
         elif m:
             lines += ["", f"MALA's Predictor: {m.get('error')}"]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
