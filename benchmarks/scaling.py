@@ -51,7 +51,7 @@ def run_once(method: str, workers: int, root: Path, tpe_trials: int, k: int, ext
            "final_evaluation.seeds=1", f"study_name={method}_w{workers}", f"hydra.run.dir={run_dir}",
            f"output_root={root}"]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "RAY_AUTH_MODE": "disabled"})
+    proc = subprocess.run(cmd, capture_output=True, text=True)  # the study starts its own token-protected Ray
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -136,7 +135,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--only", nargs="*", default=None, help="run only these method labels")
     args = ap.parse_args(argv)
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     work = Path(args.workdir)
     mala_dir, shard_dir = work / "mala", work / "shards"
     t = time.perf_counter()

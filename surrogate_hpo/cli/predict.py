@@ -13,6 +13,7 @@ import hydra
 from omegaconf import DictConfig
 
 from . import CONF_DIR
+from ._errors import user_errors
 
 
 def run(cfg: DictConfig) -> dict:
@@ -48,19 +49,10 @@ def run(cfg: DictConfig) -> dict:
 
 @hydra.main(config_path=str(CONF_DIR / "predict"), config_name="config", version_base="1.3")
 def _task(cfg: DictConfig) -> None:
-    from omegaconf.errors import MissingMandatoryValue
-
     from ..errors import SurrogateHpoError
 
-    try:
+    with user_errors("surrogate-hpo-predict", (SurrogateHpoError, ValueError, FileNotFoundError)):
         run(cfg)
-    except MissingMandatoryValue as e:
-        print(f"surrogate-hpo-predict: {e.full_key} is required (add {e.full_key}=... to the command)",
-              file=sys.stderr)
-        sys.exit(2)
-    except (SurrogateHpoError, ValueError, FileNotFoundError) as e:
-        print(f"surrogate-hpo-predict: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:

@@ -11,17 +11,16 @@ message on a config or data error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
 
 from ..data.errors import DataError
 from ..data.shards import read_manifest, write_shards
 from . import CONF_DIR
+from ._errors import user_errors
 
 
 def _names(value: Any) -> list[str] | None:
@@ -59,15 +58,8 @@ def run(cfg: DictConfig | dict) -> Path:
 
 @hydra.main(config_path=str(CONF_DIR / "shards"), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with user_errors("surrogate-hpo-shards", (DataError,)):
         run(cfg)
-    except MissingMandatoryValue as e:
-        print(f"surrogate-hpo-shards: config error: {e.full_key} is required (add {e.full_key}=... "
-              "to the command)", file=sys.stderr)
-        sys.exit(2)
-    except DataError as e:
-        print(f"surrogate-hpo-shards: DataError: {e}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

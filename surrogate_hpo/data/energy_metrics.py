@@ -31,14 +31,8 @@ def snapshot_energies(snapshot: Snapshot, ldos: np.ndarray, *, total_energy: boo
     rows = np.asarray(ldos, dtype=np.float64).reshape(-1, snapshot.n_energies)
     kwargs = dict(energy_grid=snapshot.energy_grid, voxel_volume=snapshot.voxel_volume,
                   temperature=snapshot.temperature, n_electrons=snapshot.n_electrons)
-    fallback = 0.0
-    try:
-        obs = physics.observables(rows, **kwargs)
-    except ValueError:
-        if fallback_fermi_energy is None:
-            raise
-        obs = physics.observables(rows, **kwargs, fermi_energy=fallback_fermi_energy)
-        fallback = 1.0
+    obs, fell_back = physics.observables_or_fallback(rows, fallback_fermi_energy=fallback_fermi_energy, **kwargs)
+    fallback = float(fell_back)
     out = {"band_energy": float(obs["band_energy"]), "fermi_energy": float(obs["fermi_energy"]),
            "fermi_fallback": fallback}
     if total_energy and can_compute_total_energy(snapshot):

@@ -28,14 +28,8 @@ def structure_energies(ldos: np.ndarray, *, atoms: Any, grid_shape: Sequence[int
     rows = ldos.reshape(-1, energy_grid.n)  # a view: a memmap stays on disk
     kwargs = dict(energy_grid=energy_grid, voxel_volume=float(abs(np.linalg.det(voxel))), temperature=temperature,
                   n_electrons=n_electrons)
-    fallback = 0
-    try:
-        obs = physics.observables(rows, **kwargs)
-    except ValueError:
-        if fallback_fermi_energy is None:
-            raise
-        obs = physics.observables(rows, **kwargs, fermi_energy=fallback_fermi_energy)
-        fallback = 1
+    obs, fell_back = physics.observables_or_fallback(rows, fallback_fermi_energy=fallback_fermi_energy, **kwargs)
+    fallback = int(fell_back)
     n_atoms = len(atoms)
     out: dict[str, Any] = {"fermi_energy": float(obs["fermi_energy"]), "fermi_fallback": fallback,
                            "number_of_electrons": float(obs["number_of_electrons"]),

@@ -28,6 +28,7 @@ from .observables import (
     entropy_contribution,
     observables,
     observables_from_dos,
+    observables_or_fallback,
 )
 from .total_energy import (
     energy_terms_from_density,
@@ -66,6 +67,7 @@ __all__ = [
     "number_of_electrons",
     "observables",
     "observables_from_dos",
+    "observables_or_fallback",
     "occupation_weights",
     "thermal_energy",
     "total_free_energy",

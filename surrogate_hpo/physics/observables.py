@@ -128,3 +128,16 @@ def observables(
     if density:
         out["density"] = apply_weights(ldos, w.occupation)
     return out
+
+
+def observables_or_fallback(ldos: np.ndarray, *, fallback_fermi_energy: float | None,
+                            **kwargs: Any) -> tuple[dict[str, Any], bool]:
+    """:func:`observables` with the Fermi level solved for ``n_electrons``; when the LDOS
+    cannot hold them (an untrained network) and ``fallback_fermi_energy`` (eV) is given,
+    at that level instead. Returns the observables and whether the fallback was used."""
+    try:
+        return observables(ldos, **kwargs), False
+    except ValueError:
+        if fallback_fermi_energy is None:
+            raise
+        return observables(ldos, **kwargs, fermi_energy=fallback_fermi_energy), True

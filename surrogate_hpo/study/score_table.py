@@ -19,12 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..util.atomic import atomic_open, temporary_path, write_json
-from .trials_table import OK, table_cell
+from .trials_table import OK, StageFiles, table_cell
 
 __all__ = ["ScoreTable"]
 
 
-class ScoreTable:
+class ScoreTable(StageFiles):
     """Rows keyed by ``candidate_id`` (0 .. ``n_candidates`` - 1); ``metric`` better by ``mode``."""
 
     def __init__(self, study_dir: Path, stage: str, n_candidates: int, *, metric: str = "score",
@@ -39,25 +39,15 @@ class ScoreTable:
         if self.parquet_path.exists() and not any(self.parts.glob("*.parquet")):
             # a study written before parts existed (or finished): its table is the first part
             (self.parts / "000000.parquet").write_bytes(self.parquet_path.read_bytes())
-        for part in self._part_files():
+        existing = self._part_files()
+        for part in existing:
             self._account(pd.read_parquet(part))
+        self._next_part = len(existing)
 
     # ------------------------------------------------------------------ files
     @property
     def parts(self) -> Path:
         return self.study_dir / f"{self.stage}_trials.parts"
-
-    @property
-    def parquet_path(self) -> Path:
-        return self.study_dir / f"{self.stage}_trials.parquet"
-
-    @property
-    def csv_path(self) -> Path:
-        return self.study_dir / f"{self.stage}_trials.csv"
-
-    @property
-    def best_path(self) -> Path:
-        return self.study_dir / f"{self.stage}_best.json"
 
     def _part_files(self) -> list[Path]:
         return sorted(self.parts.glob("*.parquet"))
@@ -89,9 +79,9 @@ class ScoreTable:
         if not rows:
             return
         df = pd.DataFrame([{k: table_cell(v) for k, v in r.items()} for r in rows])
-        n = len(self._part_files())
-        with atomic_open(self.parts / f"{n:06d}.parquet") as fh:
+        with atomic_open(self.parts / f"{self._next_part:06d}.parquet") as fh:
             df.to_parquet(fh, index=False)
+        self._next_part += 1
         self._account(df)
 
     def best(self) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from ray.tune import Callback
 from ..util.atomic import atomic_write_bytes, atomic_write_text, write_json
 from ..util.json_safe import json_safe
 
-__all__ = ["TableWriter", "TrialsTable", "compute_of_rows", "is_finite_number", "table_cell", "OK", "DIVERGED", "PRUNED", "ERROR"]
+__all__ = ["StageFiles", "TableWriter", "TrialsTable", "compute_of_rows", "is_finite_number", "table_cell", "OK", "DIVERGED", "PRUNED", "ERROR"]
 
 OK, DIVERGED, PRUNED, ERROR = "ok", "diverged", "pruned", "error"
 
@@ -49,14 +49,11 @@ def table_cell(value: Any) -> Any:
     return value
 
 
-class TrialsTable:
-    """The rows of one stage, on disk after every change."""
+class StageFiles:
+    """Where a stage's table lives: ``<stage>_trials.parquet`` / ``.csv`` and ``<stage>_best.json``."""
 
-    def __init__(self, study_dir: Path, stage: str, *, key: Sequence[str] = ("trial_id",),
-                 metric: str | None = "objective", mode: str = "min") -> None:
-        self.study_dir, self.stage = Path(study_dir), stage
-        self.key, self.metric, self.mode = tuple(key), metric, mode
-        self.rows: list[dict[str, Any]] = self.read()
+    study_dir: Path
+    stage: str
 
     @property
     def parquet_path(self) -> Path:
@@ -69,6 +66,16 @@ class TrialsTable:
     @property
     def best_path(self) -> Path:
         return self.study_dir / f"{self.stage}_best.json"
+
+
+class TrialsTable(StageFiles):
+    """The rows of one stage, on disk after every change."""
+
+    def __init__(self, study_dir: Path, stage: str, *, key: Sequence[str] = ("trial_id",),
+                 metric: str | None = "objective", mode: str = "min") -> None:
+        self.study_dir, self.stage = Path(study_dir), stage
+        self.key, self.metric, self.mode = tuple(key), metric, mode
+        self.rows: list[dict[str, Any]] = self.read()
 
     def read(self) -> list[dict[str, Any]]:
         """The rows on disk (none for a new stage)."""
