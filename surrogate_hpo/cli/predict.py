@@ -29,6 +29,9 @@ def run(cfg: DictConfig) -> dict:
 
     if cfg.batch_points < 1:
         raise ValueError(f"batch_points={cfg.batch_points} must be >= 1")
+    if not isinstance(cfg.descriptor_memory_gb, (int, float)) or not cfg.descriptor_memory_gb > 0:
+        raise ValueError(f"descriptor_memory_gb={cfg.descriptor_memory_gb!r} must be a number of GiB > 0, "
+                         "e.g. descriptor_memory_gb=4")
     model = load_model(cfg.model)
     print(f"[predict] {model}", flush=True)
     structure = read_structure(cfg.structure, model)

@@ -158,3 +158,12 @@ def test_incomplete_or_foreign_bundles_are_refused(study, tmp_path):
         load_model(tmp_path)
     proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz")
     assert proc.returncode == 2 and "no such model bundle folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("setting,message", [("batch_points=0", "batch_points=0 must be >= 1"),
+                                             ("descriptor_memory_gb=0", "descriptor_memory_gb=0 must be a number"),
+                                             ("descriptor_memory_gb=lots", "descriptor_memory_gb='lots' must be")])
+def test_bad_prediction_settings_stop_before_the_model_is_read(tmp_path, setting, message):
+    proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz", setting, f"output_dir={tmp_path / 'p'}")
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "p").exists()
