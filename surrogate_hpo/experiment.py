@@ -17,7 +17,8 @@ from .study import interrupt
 from .study.config import parse_study_config
 from .study.context import StudyContext
 from .study.final_evaluation import run_final_evaluation
-from .study.ray_runtime import check_cluster, start_ray
+from .study.ray_background import RayStarting
+from .study.ray_runtime import check_cluster
 from .study.resume import open_study_folder
 from .study.summary import summary_lines, write_summary
 from .study.time_account import TimeAccount
@@ -50,19 +51,10 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         print("\n".join(summary_lines(summary)), flush=True)
         _remove_if_unused(Path(run_dir), folder.path)
         return summary
-    study_dir = folder.path
     print(f"[study] {config.study_name}: {method.describe()}; {'resuming ' if folder.resuming else ''}results in "
-          f"{study_dir}", flush=True)
-    with account.phase("data checks and loading"):
-        snapshots = load_snapshot_set(config.data, require_descriptors=method.data == "training")
-        physics = check_physics(snapshots)
-        fingerprint = snapshots.fingerprint()
-        if folder.resuming:
-            folder.check_same_study(raw, fingerprint)
-        data = None
-        if method.data == "training":
-            data = prepare_training_data(snapshots, config.data, seed=config.seed, shards_dir=study_dir / "shards")
-        method.prepare(snapshots, data, config.seed)
+          f"{folder.path}", flush=True)
+    snapshots, physics, fingerprint, data, ray_starting = _load_data(raw, config, method, folder, account)
+    study_dir = folder.path
     folder.begin(raw, fingerprint)
     _remove_if_unused(Path(run_dir), study_dir)
     try:
@@ -70,9 +62,9 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         print("\n".join(physics.lines()), flush=True)
         if data is not None and data.train_stream is not None:
             print(f"[data] {data.train_stream.describe()}", flush=True)
-        with account.phase("ray start"), interrupt.deferred("Ray start-up"):
-            start_ray(config.cluster)
-            interrupt.install(reset=False)  # Ray put its own SIGTERM handler in place
+        with account.phase("ray start (beyond data loading)"), interrupt.deferred("Ray start-up"):
+            ray_starting.wait()
+            interrupt.install(reset=False)  # Ray may have put its own SIGTERM handler in place
         study = StudyContext(config=config, study_dir=study_dir, snapshots=snapshots, data=data,
                              method=method.config, space=method.space, resume=folder.resuming)
         with account.phase(f"search ({method.name})"):
@@ -121,6 +113,32 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
     except BaseException:
         folder.end("failed")
         raise
+
+
+def _load_data(raw: dict[str, Any], config: Any, method: Any, folder: Any, account: TimeAccount) -> tuple:
+    """Check the data (every error before Ray starts), then prepare it while Ray comes up.
+
+    ``(snapshots, physics checks, fingerprint, prepared training data or None, RayStarting)``.
+    """
+    with account.phase("data checks"):
+        snapshots = load_snapshot_set(config.data, require_descriptors=method.data == "training")
+        physics = check_physics(snapshots)
+        fingerprint = snapshots.fingerprint()
+        if folder.resuming:
+            folder.check_same_study(raw, fingerprint)
+        method.prepare(snapshots, config.seed)
+    ray_starting = RayStarting(config.cluster)
+    try:
+        with account.phase("data loading"):
+            data = None
+            if method.data == "training":
+                data = prepare_training_data(snapshots, config.data, seed=config.seed,
+                                             shards_dir=folder.path / "shards")
+    except BaseException:
+        with interrupt.deferred("Ray start-up"):
+            ray_starting.cancel()  # the study stops before it needed Ray
+        raise
+    return snapshots, physics, fingerprint, data, ray_starting
 
 
 def load_summary(study_dir: Path) -> dict[str, Any]:

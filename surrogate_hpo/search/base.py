@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from ..data import SnapshotSet
-from ..data.prepared import PreparedData
 from ..errors import ConfigError
 from ..scores import SCORES
 from ..study.context import Outcome, StudyContext
@@ -90,8 +89,8 @@ class Method(abc.ABC, Generic[C]):
         """One line for the start of the study."""
         return self.name
 
-    def prepare(self, snapshots: SnapshotSet, data: PreparedData | None, seed: int) -> None:
-        """Checks and set-up that need the data, before Ray starts (ConfigError/DataError); none by default."""
+    def prepare(self, snapshots: SnapshotSet, seed: int) -> None:
+        """Checks and set-up that need the snapshots, before Ray starts (ConfigError/DataError); none by default."""
 
     @abc.abstractmethod
     def run(self, study: StudyContext) -> Outcome:

@@ -72,7 +72,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
                      + f"; total {total:.1f} s")
         for st in s.get("tune_stages") or []:
             lines.append(f"    Tune stage {st['stage']:<12} {st['wall']:6.1f} s: useful {st['useful']:.1f} s, "
-                         f"trial start {st['trial start']:.1f} s, bookkeeping {st['bookkeeping']:.1f} s "
+                         f"trial start {st['trial start']:.1f} s, idle slots {st.get('idle slots', 0.0):.1f} s, "
+                         f"bookkeeping {st['bookkeeping']:.1f} s "
                          f"({st['trials']} trials)")
     comp = s["compute"]
     lines.append(f"  compute         {comp['cpu_seconds'] / 3600:.3f} CPU-h, {comp['gpu_seconds'] / 3600:.3f} GPU-h"

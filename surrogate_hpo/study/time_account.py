@@ -53,12 +53,13 @@ class TimeAccount:
 
 def stage_split(stage: str, wall: float, began: float, trials: list[tuple[float, float]],
                 slots: int) -> dict[str, float | str]:
-    """One Tune stage's wall seconds split three ways and recorded in the current account.
+    """One Tune stage's wall seconds split four ways and recorded in the current account.
 
     ``began``: the stage's start (unix s); ``trials``: per trial ``(unix s its function
     began, seconds it ran)``. *useful* is the function time per slot (``slots`` trials at a
     time); *trial start* the wait until the first functions ran (Tuner set-up, trial actors
-    starting: their processes import torch and this package); *bookkeeping* the rest
+    starting: their processes import torch and this package); *idle slots* the time slots
+    wait at the end with no trial left while the last trials finish; *bookkeeping* the rest
     (scheduling, result handling, state saving, stopping actors).
     """
     slots = max(1, min(slots, len(trials) or 1))
@@ -66,8 +67,12 @@ def stage_split(stage: str, wall: float, began: float, trials: list[tuple[float,
     firsts = sorted(start for start, _ in trials)[:slots]
     start = sum(max(0.0, f - began) for f in firsts) / len(firsts) if firsts else 0.0
     start = min(start, max(0.0, wall - useful))
+    lasts = sorted(a + inside for a, inside in trials)[-slots:]
+    idle = sum(lasts[-1] - f for f in lasts) / slots if lasts else 0.0
+    idle = min(idle, max(0.0, wall - useful - start))
     split: dict[str, float | str] = {"stage": stage, "wall": wall, "trials": len(trials), "useful": useful,
-                                     "trial start": start, "bookkeeping": max(0.0, wall - useful - start)}
+                                     "trial start": start, "idle slots": idle,
+                                     "bookkeeping": max(0.0, wall - useful - start - idle)}
     if _current:
         _current[0].stages.append(split)
     return split

@@ -41,18 +41,29 @@ def concurrent_slots(cluster: ClusterConfig) -> int:
 
 
 class _StageClock(tune.Callback):
-    """When each trial's function began (unix s, from its last result) and how long it ran."""
+    """Each trial's span: when Tune started it, when its function began (from its last
+    result), how long the function ran, and when Tune saw it end (unix s, s)."""
 
     def __init__(self) -> None:
-        self.trials: list[tuple[float, float]] = []
+        self.launched: dict[str, float] = {}
+        self.spans: list[dict[str, Any]] = []
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.launched[trial.trial_id] = time.time()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         r = trial.last_result or {}
         inside = float(r.get("time_total_s", 0.0) or 0.0)
         if r.get("timestamp"):
-            self.trials.append((float(r["timestamp"]) - inside, inside))
+            began = float(r["timestamp"]) - inside
+            self.spans.append({"trial_id": trial.trial_id, "launched": self.launched.get(trial.trial_id, began),
+                               "began": began, "seconds": inside, "ended": time.time()})
 
     on_trial_error = on_trial_complete
+
+    @property
+    def trials(self) -> list[tuple[float, float]]:
+        return [(s["began"], s["seconds"]) for s in self.spans]
 
 
 def _experiment_name(storage: Path, stage: str) -> str:
@@ -113,5 +124,6 @@ def run_stage(
     t0, began = time.perf_counter(), time.time()
     with interrupt.deferred(f"stage '{stage}'"):
         results = tuner.fit()
-    stage_split(stage, time.perf_counter() - t0, began, clock.trials, concurrent_slots(cluster))
+    split = stage_split(stage, time.perf_counter() - t0, began, clock.trials, concurrent_slots(cluster))
+    split["trial_spans"] = clock.spans  # per trial: benchmarks split each trial's own overhead
     return results

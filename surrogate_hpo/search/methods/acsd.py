@@ -311,7 +311,7 @@ class Acsd(Method[AcsdConfig]):
     def describe(self) -> str:
         return f"ACSD over {len(self.config.grid())} descriptor settings, no training"
 
-    def prepare(self, snapshots: SnapshotSet, data: Any, seed: int) -> None:
+    def prepare(self, snapshots: SnapshotSet, seed: int) -> None:
         self.base = base_settings(snapshots, self.config)
         self.pairs = prepare_pairs(pick_snapshots(snapshots, self.config), self.config, seed, self.base)
 

@@ -75,7 +75,7 @@ class Workflow(Method[WorkflowConfig]):
         return (f"workflow: ACSD over {len(c.grid())} descriptor settings -> descriptors for every snapshot -> "
                 f"{c.score} over {self.space.n_candidates} architectures -> TPE of the policy ({c.n_trials} trials)")
 
-    def prepare(self, snapshots: SnapshotSet, data: Any, seed: int) -> None:
+    def prepare(self, snapshots: SnapshotSet, seed: int) -> None:
         self.base = base_settings(snapshots, self.config)
         self.pairs = prepare_pairs(pick_snapshots(snapshots, self.config), self.config, seed, self.base)
 

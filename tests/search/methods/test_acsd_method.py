@@ -102,7 +102,7 @@ def test_config_errors_before_ray(tmp_path, monkeypatch, overrides, words):
     def no_ray(*a, **k):
         raise AssertionError("Ray must not start for a bad config")
 
-    monkeypatch.setattr(experiment, "start_ray", no_ray)
+    monkeypatch.setattr(experiment, "RayStarting", no_ray)
     with pytest.raises(ConfigError) as e:
         run_study(_cfg(tmp_path, overrides), tmp_path / "run")
     assert words in str(e.value)
