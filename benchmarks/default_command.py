@@ -60,8 +60,9 @@ def table(runs: list[dict[str, Any]]) -> str:
         lines += ["", "Time account of the first 'after' run:", "", "| phase | s |", "|---|---:|"]
         lines += [f"| {k} | {v:.1f} |" for k, v in after[0]["time_account"].items()]
         for st in after[0]["tune_stages"] or []:
-            lines.append(f"| Tune stage {st['stage']}: useful / trial start / bookkeeping | "
-                         f"{st['useful']:.1f} / {st['trial start']:.1f} / {st['bookkeeping']:.1f} |")
+            lines.append(f"| Tune stage {st['stage']}: useful / trial start / idle slots / bookkeeping | "
+                         f"{st['useful']:.1f} / {st['trial start']:.1f} / {st.get('idle slots', 0.0):.1f} / "
+                         f"{st['bookkeeping']:.1f} |")
     return "\n".join(lines)
 
 

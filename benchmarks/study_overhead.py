@@ -6,12 +6,15 @@ and the same spaces:
 * **NASWOT** at 32 / 576 / 1728 networks (1 layer of 8 widths, 2 layers of 6 widths, 3 layers
   of 3 widths; 4 activations each). Ours: the CLI from
   process start until the chosen network is printed (``[final]`` line; the final training
-  is excluded), and the NASWOT Tune stage split (useful scoring / trial start / bookkeeping)
+  is excluded), and the NASWOT Tune stage split (useful scoring / trial start / idle slots /
+  bookkeeping)
   from the summary's time account. MALA: ``DataHandler.prepare_data`` + ``perform_study()``
   of ``HyperOptNASWOT`` (T = 5, B = 64) in a fresh process.
 * **TPE**, 4 trials of one training each (epochs chosen so a trial trains >= 5 s): ours
-  CLI start to chosen network, and the per-trial overhead of the Tune stage (1 - useful /
-  wall); MALA's Optuna study (data + ``perform_study()``).
+  CLI start to chosen network; the stage's overhead (1 - useful / wall) and each trial's
+  (1 - training seconds / the trial's wall from Tune's start of it to its end), first trials
+  of an actor apart from trials on a reused actor; MALA's Optuna study (data +
+  ``perform_study()``).
 * **Driver memory** of our NASWOT study (peak RSS of the CLI process, Ray workers not
   included) for 1 872 and 168 400 candidates (2-4 layers of 5 widths x 4 activations).
 
@@ -78,7 +81,30 @@ def run_ours(overrides: list[str], out: Path) -> dict[str, Any]:
     s = json.loads(study.read_text())
     return {"to_choice_seconds": to_choice, "process_seconds": time.perf_counter() - t0,
             "peak_rss_mib": stats.get("peak_rss_mib"), "time_account": s["time_account"],
-            "tune_stages": s.get("tune_stages", []), "chosen": s["chosen"]["architecture"]}
+            "tune_stages": s.get("tune_stages", []), "chosen": s["chosen"]["architecture"], "study_dir": str(study.parent)}
+
+
+def per_trial_overhead(stage: dict[str, Any], trials_csv: Path) -> dict[str, Any]:
+    """Each trial's overhead, 1 - training seconds / its wall (Tune's start of the trial to its
+    end): the first trial of each slot (its actor starts: a process importing torch) apart
+    from the later ones (the actor reused)."""
+    import pandas as pd
+
+    train = pd.read_csv(trials_csv).groupby("trial_id")["train_seconds"].sum().to_dict()
+    spans = sorted(stage.get("trial_spans", []), key=lambda s: s["launched"])
+    rows = [{"trial_id": s["trial_id"], "wall": s["ended"] - s["launched"], "train": float(train[s["trial_id"]]),
+             "first_on_actor": i < max(1, int(stage.get("slots", 2)))} for i, s in enumerate(spans)
+            if s["trial_id"] in train]
+    for r in rows:
+        r["overhead"] = 1 - r["train"] / r["wall"] if r["wall"] > 0 else None
+
+    def mean(sel: list[dict[str, Any]], key: str) -> float | None:
+        vals = [r[key] for r in sel if r[key] is not None]
+        return sum(vals) / len(vals) if vals else None
+
+    first, later = [r for r in rows if r["first_on_actor"]], [r for r in rows if not r["first_on_actor"]]
+    return {"trials": rows, "first_on_actor": mean(first, "overhead"), "reused_actor": mean(later, "overhead"),
+            "all": mean(rows, "overhead"), "train_seconds_mean": mean(rows, "train")}
 
 
 def _mala_args(layers: int, widths: list[int], n_trials: int = 4) -> argparse.Namespace:
@@ -96,6 +122,10 @@ def run_mala(method: str, folder: Path, split: dict[str, list[str]], policy: dic
         raise RuntimeError(rec["error"])
     return {"data_seconds": rec["data_seconds"], "study_seconds": rec["wall_seconds"],
             "total_seconds": rec["data_seconds"] + rec["wall_seconds"], "process_seconds": rec["process_seconds"]}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f} %"
 
 
 def _stage(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -160,12 +190,14 @@ def main() -> None:
             mala = run_mala("optuna", folder, split, {**policy, "early_stopping_patience": 0}, layers, widths, acts,
                             work / "mala_tpe")
             st = _stage(ours, "tpe")
+            trials = per_trial_overhead({**st, "slots": 2}, Path(ours["study_dir"]) / "tpe_trials.csv")
             result["tpe"] = {"ours_to_choice_s": ours["to_choice_seconds"], "mala_data_plus_study_s":
                              mala["total_seconds"], "mala": mala, "ours_stage": st,
-                             "per_trial_overhead": 1 - st.get("useful", 0.0) / max(st.get("wall", 1e-9), 1e-9),
-                             "ours_time_account": ours["time_account"]}
+                             "stage_overhead": 1 - st.get("useful", 0.0) / max(st.get("wall", 1e-9), 1e-9),
+                             "per_trial": trials, "ours_time_account": ours["time_account"]}
             print(f"[overhead] tpe 4 trials: ours {ours['to_choice_seconds']:.1f} s to the choice (stage "
-                  f"{st.get('wall', 0):.1f} s, overhead {100 * result['tpe']['per_trial_overhead']:.0f} %), MALA "
+                  f"{st.get('wall', 0):.1f} s, stage overhead {100 * result['tpe']['stage_overhead']:.0f} %, per trial "
+                  f"{_pct(trials['first_on_actor'])} first on an actor, {_pct(trials['reused_actor'])} reused), MALA "
                   f"{mala['total_seconds']:.1f} s", flush=True)
         if "memory" in parts:
             rows = []
@@ -187,21 +219,28 @@ def report(r: dict[str, Any], out: Path) -> None:
              f"{r['machine']['load_average_1_5_15min'][0]:.2f} at the start.", ""]
     if r.get("naswot"):
         lines += ["| networks | ours: CLI start to choice (s) | MALA: data + perform_study (s) | ratio ours/MALA | "
-                  "our NASWOT stage (s) | scoring share of the stage | trial start (s) | bookkeeping (s) |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "our NASWOT stage (s) | scoring share of the stage | trial start (s) | idle slots (s) | "
+                  "bookkeeping (s) |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for row in r["naswot"]:
             st = row["ours_stage"]
             lines.append(f"| {row['networks']} | {row['ours_to_choice_s']:.1f} | {row['mala_data_plus_study_s']:.1f} | "
                          f"{row['ours_to_choice_s'] / row['mala_data_plus_study_s']:.2f} | {st.get('wall', 0):.1f} | "
                          f"{100 * row['scoring_share_of_stage']:.0f} % | {st.get('trial start', 0):.1f} | "
-                         f"{st.get('bookkeeping', 0):.1f} |")
+                         f"{st.get('idle slots', 0):.1f} | {st.get('bookkeeping', 0):.1f} |")
     if r.get("tpe"):
         t = r["tpe"]
         st = t["ours_stage"]
+        pt = t.get("per_trial") or {}
         lines += ["", "| TPE, 4 trials | ours | MALA |", "|---|---:|---:|",
                   f"| start to choice (s) | {t['ours_to_choice_s']:.1f} | {t['mala_data_plus_study_s']:.1f} |",
-                  f"| Tune stage wall / useful (s) | {st.get('wall', 0):.1f} / {st.get('useful', 0):.1f} | |",
-                  f"| per-trial overhead | {100 * t['per_trial_overhead']:.0f} % | |"]
+                  f"| Tune stage wall / useful / trial start / idle slots (s) | {st.get('wall', 0):.1f} / "
+                  f"{st.get('useful', 0):.1f} / {st.get('trial start', 0):.1f} / {st.get('idle slots', 0):.1f} | |",
+                  f"| stage overhead (1 - useful / wall) | {100 * t.get('stage_overhead', t.get('per_trial_overhead', 0)):.0f} % | |",
+                  f"| mean training per trial (s) | {pt.get('train_seconds_mean') or 0:.1f} | |",
+                  f"| per-trial overhead, first trial of an actor (1 - training / trial wall) | "
+                  f"{_pct(pt.get('first_on_actor'))} | |",
+                  f"| per-trial overhead, trials on a reused actor | {_pct(pt.get('reused_actor'))} | |"]
     if r.get("memory"):
         lines += ["", "| NASWOT candidates | driver peak RSS (MiB) | start to choice (s) |", "|---:|---:|---:|"]
         lines += [f"| {m['candidates']} | {m['peak_rss_mib']:.0f} | {m['to_choice_s']:.0f} |" for m in r["memory"]]

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from .config import ClusterConfig
+from .ray_runtime import start_ray
 
 __all__ = ["RayStarting"]
 
@@ -34,8 +35,6 @@ class RayStarting:
 
     def _run(self, cluster: ClusterConfig) -> None:
         import ray
-
-        from .ray_runtime import start_ray
 
         logging.getLogger("ray._private.worker").addFilter(_not_the_sigterm_note)
         self._started_ray = not ray.is_initialized()
