@@ -85,15 +85,17 @@ def run_ours(overrides: list[str], out: Path) -> dict[str, Any]:
 
 
 def per_trial_overhead(stage: dict[str, Any], trials_csv: Path) -> dict[str, Any]:
-    """Each trial's overhead, 1 - training seconds / its wall (Tune's start of the trial to its
-    end): the first trial of each slot (its actor starts: a process importing torch) apart
-    from the later ones (the actor reused)."""
+    """Each trial's overhead, 1 - training seconds / its wall. The first trial of each slot
+    is timed from the stage's start (its actor starts first: a process importing ray.tune
+    and torch); a trial on a reused actor from when Tune started it, both to its end."""
     import pandas as pd
 
     train = pd.read_csv(trials_csv).groupby("trial_id")["train_seconds"].sum().to_dict()
     spans = sorted(stage.get("trial_spans", []), key=lambda s: s["launched"])
-    rows = [{"trial_id": s["trial_id"], "wall": s["ended"] - s["launched"], "train": float(train[s["trial_id"]]),
-             "first_on_actor": i < max(1, int(stage.get("slots", 2)))} for i, s in enumerate(spans)
+    slots = max(1, int(stage.get("slots", 2)))
+    began = float(stage.get("began", min((s["launched"] for s in spans), default=0.0)))
+    rows = [{"trial_id": s["trial_id"], "wall": s["ended"] - (began if i < slots else s["launched"]),
+             "train": float(train[s["trial_id"]]), "first_on_actor": i < slots} for i, s in enumerate(spans)
             if s["trial_id"] in train]
     for r in rows:
         r["overhead"] = 1 - r["train"] / r["wall"] if r["wall"] > 0 else None

@@ -41,8 +41,10 @@ def concurrent_slots(cluster: ClusterConfig) -> int:
 
 
 class _StageClock(tune.Callback):
-    """Each trial's span: when Tune started it, when its function began (from its last
-    result), how long the function ran, and when Tune saw it end (unix s, s)."""
+    """Each trial's span: when Tune reported it started (``on_trial_start``, once its actor
+    runs it: an actor's own start is before that, in the stage's trial start), when its
+    function began (from its last result), how long the function ran, and when Tune saw it
+    end (unix s, s)."""
 
     def __init__(self) -> None:
         self.launched: dict[str, float] = {}
@@ -125,5 +127,6 @@ def run_stage(
     with interrupt.deferred(f"stage '{stage}'"):
         results = tuner.fit()
     split = stage_split(stage, time.perf_counter() - t0, began, clock.trials, concurrent_slots(cluster))
+    split["began"] = began  # unix s
     split["trial_spans"] = clock.spans  # per trial: benchmarks split each trial's own overhead
     return results
