@@ -70,7 +70,8 @@ def stage_split(stage: str, wall: float, began: float, trials: list[tuple[float,
     lasts = sorted(a + inside for a, inside in trials)[-slots:]
     idle = sum(lasts[-1] - f for f in lasts) / slots if lasts else 0.0
     idle = min(idle, max(0.0, wall - useful - start))
-    split: dict[str, float | str] = {"stage": stage, "wall": wall, "trials": len(trials), "useful": useful,
+    split: dict[str, float | str] = {"stage": stage, "began": began, "wall": wall, "trials": len(trials),
+                                     "useful": useful,
                                      "trial start": start, "idle slots": idle,
                                      "bookkeeping": max(0.0, wall - useful - start - idle)}
     if _current:

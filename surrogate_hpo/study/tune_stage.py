@@ -127,6 +127,5 @@ def run_stage(
     with interrupt.deferred(f"stage '{stage}'"):
         results = tuner.fit()
     split = stage_split(stage, time.perf_counter() - t0, began, clock.trials, concurrent_slots(cluster))
-    split["began"] = began  # unix s
     split["trial_spans"] = clock.spans  # per trial: benchmarks split each trial's own overhead
     return results

@@ -25,6 +25,7 @@ def test_three_trials_on_two_slots_leave_one_slot_idle_at_the_end():
     assert split["trial start"] == pytest.approx(2.0)
     assert split["idle slots"] == pytest.approx(2.5)
     assert split["bookkeeping"] == pytest.approx(2.0)
+    assert split["began"] == 8.0
 
 
 def test_parts_never_exceed_the_stage_wall():
