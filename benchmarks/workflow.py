@@ -233,6 +233,7 @@ def _mala_child(conn: Any, model: str, structure: str, grid: list[int], lammps_i
     dh = mala.DataHandler(p, input_data_scaler=xs, output_data_scaler=ys)
     predictor = mala.Predictor(p, net, dh)
     atoms = ase.io.read(structure)
+    os.chdir(Path(lammps_input).parent)  # MALA writes its LAMMPS scratch files (lammps_bgrid_*.tmp) here
     t0 = time.perf_counter()
     ldos = predictor.predict_for_atoms(atoms)
     wall = time.perf_counter() - t0
