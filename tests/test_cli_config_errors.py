@@ -23,6 +23,8 @@ def run_cli(*overrides, tmp_path):
         (["cluster.gpus_per_trial=1"], "has no CUDA GPU; set cluster.gpus_per_trial=0"),
         (["data=mala_dir", "data.path=/nonexistent/snapshots"], "data.path=/nonexistent/snapshots does not exist"),
         (["data=mala_dir"], "data.path is required"),
+        (["data.path=/my/snapshots"], "is not read with data=sample (the bundled Al set); to study that folder "
+                                      "choose it with: data=mala_dir data.path=/my/snapshots"),
         (["final_evaluation.seeds=0"], "final_evaluation.seeds=0 must be >= 1"),
         (["data.streaming=sometimes"], "data.streaming='sometimes': choose one of 'auto', true, false"),
         # a misspelled key of each group, added with '+' (Hydra accepts it; the typed config does not)

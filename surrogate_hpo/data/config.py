@@ -54,6 +54,9 @@ class DataConfig:
     def check(self) -> None:
         if self.kind == "mala_dir" and self.path in (None, "", "???"):
             raise ConfigError("data.path is required for data=mala_dir: add data.path=/folder/of/snapshots")
+        if self.kind == "sample" and self.path not in (None, ""):
+            raise ConfigError(f"data.path={self.path} is not read with data=sample (the bundled Al set); to study "
+                              f"that folder choose it with: data=mala_dir data.path={self.path}")
         if self.shards and not Path(self.shards).expanduser().is_dir():
             raise ConfigError(f"data.shards={self.shards} is not a folder; write shards with "
                               "surrogate-hpo-shards source=<data.path> output=<folder>")
