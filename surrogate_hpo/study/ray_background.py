@@ -6,6 +6,8 @@ import logging
 import threading
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from .config import ClusterConfig
 from .ray_runtime import start_ray
 
@@ -23,9 +25,14 @@ class RayStarting:
 
     The thread stays alive afterwards: Ray's local processes are started with the Linux
     parent-death signal, which fires when the *thread* that started them ends.
+
+    Until :meth:`wait` or :meth:`cancel` returns, BLAS runs on one thread in this process:
+    OpenBLAS stops its thread pool in a fork handler, and a fork in the starting thread
+    while the main thread's BLAS call uses that pool hangs the main thread for good.
     """
 
     def __init__(self, cluster: ClusterConfig) -> None:
+        self._blas = threadpool_limits(limits=1, user_api="blas")
         self._done = threading.Event()
         self._release = threading.Event()
         self._started_ray = False
@@ -50,6 +57,7 @@ class RayStarting:
     def wait(self) -> dict[str, Any]:
         """Block until Ray runs; its resources."""
         self._done.wait()
+        self._blas.restore_original_limits()
         if isinstance(self._result, BaseException):
             raise self._result
         return dict(self._result or {})
@@ -58,6 +66,7 @@ class RayStarting:
         """The study stopped before it needed Ray: wait for the start to end, then shut down
         the Ray this start began (a Ray that ran before is left alone)."""
         self._done.wait()
+        self._blas.restore_original_limits()
         if self._started_ray:
             import ray
 

@@ -99,6 +99,9 @@ def start_ray(cluster: ClusterConfig) -> dict[str, float]:
             "logging_level": "WARNING",
         }
         if cluster.is_local:
+            # Tune's trial actors start workers of their own; the idle ones Ray prestarts for
+            # a new driver only take cores from the driver while the study starts
+            os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
             clean_leftover_processes()
             _local_auth_environment()
             if cluster.num_cpus is not None:

@@ -17,8 +17,23 @@ def cluster(cpus_per_trial):
                          max_concurrent_trials=None, max_failures=0)
 
 case = sys.argv[1]
+if case == "blas":
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    print("BEFORE", blas_threads(), flush=True)
 starting = RayStarting(cluster(1))
-if case == "use":
+if case == "blas":
+    print("STARTING", blas_threads(), flush=True)
+    rows = np.random.default_rng(0).random((20000, 300))
+    while not starting._done.is_set():  # what the main thread does meanwhile: BLAS calls
+        rows @ rows[0]
+    starting.wait()
+    print("AFTER", blas_threads(), flush=True)
+elif case == "use":
     print("CPUS", starting.wait()["CPU"], flush=True)
     time.sleep(1.0)  # Ray's processes outlive a moment of the main thread doing other work
     print("TASK", ray.get(ray.remote(lambda: os.getpid()).remote()) != os.getpid(), flush=True)
@@ -56,3 +71,13 @@ def test_what_the_start_raises_is_raised_by_wait():
     proc = _run("error")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RAISED ConfigError cluster.cpus_per_trial=4 but the Ray cluster has only 1 CPUs" in proc.stdout
+
+
+def test_blas_runs_on_one_thread_while_ray_starts_and_on_all_after():
+    """OpenBLAS's fork handler stops its thread pool; a fork by the starting thread during a
+    threaded BLAS call of the main thread hung a study for good (seen once in eight runs)."""
+    proc = _run("blas")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    assert lines["STARTING"] == "[1]"
+    assert lines["AFTER"] == lines["BEFORE"]
