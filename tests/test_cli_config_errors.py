@@ -62,3 +62,12 @@ def test_a_misspelled_key_without_plus_is_refused_by_hydra_with_exit_code_2(tmp_
     assert proc.returncode == 2
     assert "max_epoch" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_root_that_is_a_file_is_refused_before_hydra_makes_folders(tmp_path):
+    (tmp_path / "results.txt").write_text("not a folder")
+    proc = run_cli(f"output_root={tmp_path}/results.txt/runs", tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert f"output_root={tmp_path}/results.txt/runs: {tmp_path}/results.txt is a file, not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr and "HYDRA_FULL_ERROR" not in proc.stderr
+    assert (tmp_path / "results.txt").read_text() == "not a folder"

@@ -7,6 +7,7 @@ Exit codes: 0 done, 2 a config or data error (one line on stderr, before any com
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,22 +78,45 @@ def _shutdown_ray() -> None:
         pass
 
 
-def _check_study_name(argv: list[str]) -> None:
-    """A ``study_name=`` override must be a plain folder name: Hydra makes the run folder
-    ``output_root/study_name/<time>`` before anything else runs."""
+def _check_run_folder(argv: list[str]) -> None:
+    """``study_name=`` must be a plain folder name and ``output_root`` a folder this user can
+    write: Hydra makes the run folder ``output_root/study_name/<time>`` before anything else runs."""
     from ..util.names import STUDY_NAME
 
+    root = "outputs"
     for arg in argv:
-        key, _, value = arg.lstrip("+~").partition("=")
-        if key == "study_name" and _ and not STUDY_NAME.match(value):
-            print(f"surrogate-hpo: ConfigError: study_name={value!r} must be a plain folder name (letters, digits, "
-                  "'_', '-', '.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe", file=sys.stderr)
-            sys.exit(2)
+        key, eq, value = arg.lstrip("+~").partition("=")
+        if key == "study_name" and eq and not STUDY_NAME.match(value):
+            _exit_config_error(f"study_name={value!r} must be a plain folder name (letters, digits, '_', '-', "
+                               "'.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe")
+        if key == "output_root" and eq:
+            root = value
+    problem = _unwritable(Path(root).expanduser())
+    if problem:
+        _exit_config_error(f"output_root={root}: {problem}; choose a folder you can write, e.g. "
+                           "output_root=$HOME/surrogate_hpo_runs")
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be made or written (None when it can)."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"no permission to write in {existing}"
+    return None
+
+
+def _exit_config_error(message: str) -> None:
+    print(f"surrogate-hpo: ConfigError: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main() -> None:
     """Console script. A config Hydra cannot compose (an unknown key, a missing option) exits 2."""
-    _check_study_name(sys.argv[1:])
+    _check_run_folder(sys.argv[1:])
     try:
         _task()
     except SystemExit as e:
