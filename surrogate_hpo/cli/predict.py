@@ -5,6 +5,7 @@ Exit codes: 0 done, 2 a bad bundle, structure or setting (one line on stderr, no
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -12,8 +13,11 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from ..util.folders import why_not_writable
 from . import CONF_DIR
 from ._errors import user_errors
+
+DEVICE = re.compile(r"cuda:\d+")
 
 
 def run(cfg: DictConfig) -> dict:
@@ -32,10 +36,16 @@ def run(cfg: DictConfig) -> dict:
     if not isinstance(cfg.descriptor_memory_gb, (int, float)) or not cfg.descriptor_memory_gb > 0:
         raise ValueError(f"descriptor_memory_gb={cfg.descriptor_memory_gb!r} must be a number of GiB > 0, "
                          "e.g. descriptor_memory_gb=4")
+    if not (cfg.device in ("auto", "cpu", "cuda") or DEVICE.fullmatch(str(cfg.device))):
+        raise ValueError(f"device={cfg.device}: choose auto, cpu, cuda or cuda:<index>, e.g. device=cpu")
+    if cfg.output_dir and (problem := why_not_writable(cfg.output_dir)):
+        raise ValueError(f"output_dir={cfg.output_dir}: {problem}; choose a folder you can write")
     model = load_model(cfg.model)
     print(f"[predict] {model}", flush=True)
     structure = read_structure(cfg.structure, model)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else Path("predictions") / structure.name
+    if problem := why_not_writable(out_dir):
+        raise ValueError(f"{out_dir}: {problem}; choose a folder you can write with output_dir=...")
     grid = list(cfg.grid) if cfg.grid is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"

@@ -7,7 +7,6 @@ Exit codes: 0 done, 2 a config or data error (one line on stderr, before any com
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from ..util.folders import why_not_writable
 from . import CONF_DIR
 
 _STARTED = time.perf_counter()
@@ -91,22 +91,10 @@ def _check_run_folder(argv: list[str]) -> None:
                                "'.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe")
         if key == "output_root" and eq:
             root = value
-    problem = _unwritable(Path(root).expanduser())
+    problem = why_not_writable(root)
     if problem:
         _exit_config_error(f"output_root={root}: {problem}; choose a folder you can write, e.g. "
                            "output_root=$HOME/surrogate_hpo_runs")
-
-
-def _unwritable(folder: Path) -> str | None:
-    """Why ``folder`` cannot be made or written (None when it can)."""
-    existing = folder.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"{existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"no permission to write in {existing}"
-    return None
 
 
 def _exit_config_error(message: str) -> None:

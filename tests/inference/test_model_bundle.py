@@ -162,8 +162,13 @@ def test_incomplete_or_foreign_bundles_are_refused(study, tmp_path):
 
 @pytest.mark.parametrize("setting,message", [("batch_points=0", "batch_points=0 must be >= 1"),
                                              ("descriptor_memory_gb=0", "descriptor_memory_gb=0 must be a number"),
-                                             ("descriptor_memory_gb=lots", "descriptor_memory_gb='lots' must be")])
+                                             ("descriptor_memory_gb=lots", "descriptor_memory_gb='lots' must be"),
+                                             ("device=tpu", "device=tpu: choose auto, cpu, cuda or cuda:<index>"),
+                                             ("output_dir={tmp}/p/file.txt/out", "{tmp}/p/file.txt is a file, not a folder")])
 def test_bad_prediction_settings_stop_before_the_model_is_read(tmp_path, setting, message):
-    proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz", setting, f"output_dir={tmp_path / 'p'}")
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "file.txt").write_text("")
+    setting, message = setting.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz", f"output_dir={tmp_path / 'p'}", setting)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "p").exists()
+    assert [f.name for f in (tmp_path / "p").iterdir()] == ["file.txt"]  # nothing written
