@@ -6,7 +6,6 @@ Exit codes: 0 done, 2 a bad bundle, structure or setting (one line on stderr, no
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from omegaconf import DictConfig
 
 from ..util.folders import why_not_writable
 from . import CONF_DIR
-from ._errors import user_errors
+from ._errors import run_hydra, user_errors
 
 DEVICE = re.compile(r"cuda:\d+")
 
@@ -70,12 +69,7 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script; a config Hydra cannot compose exits 2."""
-    try:
-        _task()
-    except SystemExit as e:
-        if e.code == 1:
-            sys.exit(2)
-        raise
+    run_hydra(_task)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ..util.folders import why_not_writable
 from . import CONF_DIR
+from ._errors import argv_value, exit_config_error, refuse_unwritable
 
 _STARTED = time.perf_counter()
 _state = {"task_started": False}
@@ -83,23 +83,11 @@ def _check_run_folder(argv: list[str]) -> None:
     write: Hydra makes the run folder ``output_root/study_name/<time>`` before anything else runs."""
     from ..util.names import STUDY_NAME
 
-    root = "outputs"
-    for arg in argv:
-        key, eq, value = arg.lstrip("+~").partition("=")
-        if key == "study_name" and eq and not STUDY_NAME.match(value):
-            _exit_config_error(f"study_name={value!r} must be a plain folder name (letters, digits, '_', '-', "
-                               "'.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe")
-        if key == "output_root" and eq:
-            root = value
-    problem = why_not_writable(root)
-    if problem:
-        _exit_config_error(f"output_root={root}: {problem}; choose a folder you can write, e.g. "
-                           "output_root=$HOME/surrogate_hpo_runs")
-
-
-def _exit_config_error(message: str) -> None:
-    print(f"surrogate-hpo: ConfigError: {message}", file=sys.stderr)
-    sys.exit(2)
+    name = argv_value(argv, "study_name", "")
+    if name and not STUDY_NAME.match(name):
+        exit_config_error("surrogate-hpo", f"study_name={name!r} must be a plain folder name (letters, digits, "
+                                           "'_', '-', '.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe")
+    refuse_unwritable("surrogate-hpo", "output_root", argv_value(argv, "output_root", "outputs"))
 
 
 def main() -> None:

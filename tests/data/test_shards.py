@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -185,6 +187,23 @@ def test_cli_run(synthetic_dir, tmp_path, capsys):
     assert "train" in capsys.readouterr().out
     with pytest.raises(DataError, match="source is required"):
         run({"source": "???", "output": str(tmp_path / "x")})
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("rows_per_shard=0", "rows_per_shard=0 must be a whole number >= 1"),
+    ("row_group_rows=many", "row_group_rows='many' must be a whole number >= 1"),
+    ("compression=lz77", "compression='lz77': choose one of null, snappy, gzip, brotli, lz4, zstd"),
+    ("output={tmp}/file.txt/shards", "output={tmp}/file.txt/shards: {tmp}/file.txt is a file, not a folder"),
+])
+def test_cli_settings_are_checked_before_any_shard_is_written(synthetic_dir, tmp_path, setting, words):
+    (tmp_path / "file.txt").write_text("")
+    setting, words = setting.format(tmp=tmp_path), words.format(tmp=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "surrogate_hpo.cli.shards", f"source={synthetic_dir}",
+                           f"output={tmp_path}/out", setting], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and f"surrogate-hpo-shards: ConfigError: {words}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["file.txt"], ["file.txt", "out"])
+    assert not list(tmp_path.rglob("*.parquet"))
 
 
 def test_cli_config_composes():

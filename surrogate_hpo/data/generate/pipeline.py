@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+from ase.data import chemical_symbols
 
 from surrogate_hpo.data.generate.ldos import (
     LDOSSettings,
@@ -42,10 +43,42 @@ from surrogate_hpo.data.generate.qe import (
 )
 from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 from surrogate_hpo.descriptors.lammps_runtime import create_lammps
+from surrogate_hpo.errors import ConfigError
+from surrogate_hpo.util.names import STUDY_NAME
 
 __all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict"]
 
 log = logging.getLogger(__name__)
+
+
+#: (key, int or float, lower bound, bound excluded) of the numeric settings; None passes
+#: where the setting may be null
+_NUMBERS = (
+    ("n_snapshots", int, 1, False), ("first_index", int, 0, False), ("keep_bits", int, 1, False),
+    ("temperature", float, 0, True), ("electron_count_tolerance", float, 0, True),
+    ("md.lattice_constant", float, 0, True), ("md.mass", float, 0, True), ("md.timestep", float, 0, True),
+    ("md.damping", float, 0, True), ("md.equilibration_steps", int, 0, False), ("md.spacing_steps", int, 1, False),
+    ("md.seed", int, 1, False), ("qe.npool", int, 1, False), ("qe.ecutwfc", float, 0, True),
+    ("qe.ecutrho", float, 0, True), ("qe.nbnd", int, 1, False), ("qe.conv_thr", float, 0, True),
+    ("qe.mixing_beta", float, 0, True), ("qe.timeout", float, 0, True), ("ldos.spacing", float, 0, True),
+    ("ldos.n", int, 1, False), ("ldos.degauss_ldos", float, 0, True), ("descriptors.rcutfac", float, 0, True),
+    ("descriptors.twojmax", int, 0, False),
+)
+_OPTIONAL = {"qe.ecutrho", "qe.nbnd", "ldos.degauss_ldos"}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_number(key: str, value: Any, kind: type, low: float, strict: bool) -> None:
+    if value is None and key in _OPTIONAL:
+        return
+    ok_type = _is_int(value) if kind is int else (_is_int(value) or isinstance(value, float))
+    if not ok_type:
+        raise ConfigError(f"{key}={value!r} must be {'a whole number' if kind is int else 'a number'}")
+    if value < low or strict and value == low:
+        raise ConfigError(f"{key}={value} must be {'>' if strict else '>='} {low}")
 
 
 @dataclass
@@ -78,7 +111,7 @@ class GenerateConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(cfg) - names
         if unknown:
-            raise ValueError(f"unknown generator settings: {sorted(unknown)}")
+            raise ConfigError(f"unknown generator settings: {sorted(unknown)}")
         for key, val in cfg.items():
             if key in sub:
                 val = dict(val or {})
@@ -86,7 +119,7 @@ class GenerateConfig:
                 allowed = {f.name for f in dataclasses.fields(sub[key])}
                 bad = set(val) - allowed
                 if bad:
-                    raise ValueError(f"unknown {key} settings: {sorted(bad)} (allowed: {sorted(allowed)})")
+                    raise ConfigError(f"unknown {key} settings: {sorted(bad)} (allowed: {sorted(allowed)})")
                 if key == "md" and "repeat" in val:
                     val["repeat"] = tuple(val["repeat"])
                 if key == "md" and "basis_elements" in val:
@@ -101,9 +134,38 @@ class GenerateConfig:
             else:
                 kwargs[key] = val
         out = cls(**kwargs)
-        if out.format not in ("mala", "bundle"):
-            raise ValueError(f"format must be 'mala' or 'bundle', got {out.format!r}")
+        out.check()
         return out
+
+    def check(self) -> None:
+        """Every setting in range before the MD starts (ConfigError naming the key)."""
+        if self.format not in ("mala", "bundle"):
+            raise ConfigError(f"format={self.format!r}: choose mala or bundle")
+        if not isinstance(self.name_prefix, str) or not STUDY_NAME.match(self.name_prefix):
+            raise ConfigError(f"name_prefix={self.name_prefix!r} must be a plain file name (letters, digits, '_', "
+                              "'-', '.', '+'; no '/' and no leading '.'), e.g. name_prefix=Al_298K")
+        for key, kind, low, strict in _NUMBERS:
+            _check_number(key, self._value(key), kind, low, strict)
+        if not 1 <= self.keep_bits <= 23:
+            raise ConfigError(f"keep_bits={self.keep_bits} must be between 1 and 23 (float32 mantissa bits)")
+        if self.qe.mixing_beta > 1:
+            raise ConfigError(f"qe.mixing_beta={self.qe.mixing_beta} must be <= 1")
+        for key, low, high in (("md.repeat", 1, None), ("qe.kpoints", 1, None), ("qe.kshift", 0, 1)):
+            value = self._value(key)
+            if (not isinstance(value, (list, tuple)) or len(value) != 3
+                    or not all(_is_int(v) and v >= low and (high is None or v <= high) for v in value)):
+                raise ConfigError(f"{key}={list(value) if isinstance(value, (list, tuple)) else value!r} must be "
+                                  f"three whole numbers >= {low}" + (f" and <= {high}" if high is not None else ""))
+        for key, symbols in (("md.element", [self.md.element]), ("md.basis_elements", list(self.md.basis_elements))):
+            unknown = [e for e in symbols if e not in chemical_symbols[1:]]
+            if unknown:
+                raise ConfigError(f"{key}: {unknown[0]!r} is not a chemical element symbol (e.g. Al, Mg, Cu)")
+
+    def _value(self, key: str) -> Any:
+        obj: Any = self
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        return obj
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
