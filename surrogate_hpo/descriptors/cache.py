@@ -69,7 +69,10 @@ def cached_bispectrum(
     path = cache_dir / f"bispectrum-{cache_key(atoms, grid_shape, settings, dtype)}.npy"
     if path.is_file():
         try:
-            return np.load(path)
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape[:3] == tuple(int(n) for n in grid_shape) and cached.ndim == 4 \
+                    and cached.dtype == np.dtype(dtype):
+                return cached
         except (OSError, ValueError):  # unreadable (e.g. disk trouble): recompute and overwrite
             pass
     arr = _bispectrum.compute_bispectrum(atoms, grid_shape, settings=settings, dtype=dtype)

@@ -43,6 +43,18 @@ def test_hit_does_not_recompute(tmp_path, spy):
     assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
 
 
+def test_a_cached_file_of_the_wrong_shape_or_type_is_recomputed(tmp_path, spy):
+    atoms = _al()
+    good = cached_bispectrum(atoms, (2, 3, 4), rcutfac=4.0, twojmax=2, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("*.npy")
+    for planted in (np.zeros((2, 3), np.float32), good.astype(np.float64), np.array(["x"])):
+        np.save(path, planted)  # truncated, rewritten or planted by someone with write access
+        again = cached_bispectrum(atoms, (2, 3, 4), rcutfac=4.0, twojmax=2, cache_dir=tmp_path)
+        np.testing.assert_array_equal(again, good)
+        assert again.dtype == np.float32
+    assert len(spy) == 4
+
+
 def test_miss_on_changed_settings_positions_grid(tmp_path, spy):
     atoms = _al()
     cached_bispectrum(atoms, (2, 2, 2), rcutfac=4.0, twojmax=2, cache_dir=tmp_path)
