@@ -149,9 +149,32 @@ def _array_path(directory: Path, name: str, kind: str) -> Path:
     return h5 if h5.is_file() and not npy.exists() else npy
 
 
+def _check_npy_header(path: Path, what: str) -> None:
+    """A NumPy header with a numeric dtype, read before the array (nothing is unpickled)."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(6) != b"\x93NUMPY":
+                dtype, problem = None, "not a .npy file (no NumPy header)"
+            else:
+                fh.seek(0)
+                version = np.lib.format.read_magic(fh)
+                dtype, problem = (readers[version](fh)[2] if version in readers else None), None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open the {what} file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # the header is a Python literal: ValueError, SyntaxError, tokenize's errors
+        dtype, problem = None, f"its NumPy header is damaged ({type(exc).__name__}: {exc})"
+    if problem:
+        raise DataError(f"{path}: {problem}; the {what} array must be a file written by numpy.save")
+    if dtype is not None and dtype.hasobject:
+        raise DataError(f"{path}: the {what} array holds Python objects (a pickle), which are never loaded; "
+                        "save a float32 array with numpy.save")
+
+
 def _load_array(path: Path, what: str, mmap: bool) -> np.ndarray:
     if path.suffix == ".h5":
         return read_openpmd_array(path, what)
+    _check_npy_header(path, what)
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except Exception as exc:

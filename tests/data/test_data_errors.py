@@ -23,6 +23,22 @@ def test_missing_file_names_which(tmp_path, which):
         load_snapshot(tmp_path / "snapA")
 
 
+@pytest.mark.parametrize("which", ["in", "out"])
+def test_a_pickle_or_a_file_that_is_not_npy_is_refused_unread(tmp_path, which):
+    write_snapshot(tmp_path, "snapA")
+    target = tmp_path / f"snapA.{which}.npy"
+    np.save(target, np.array([{"payload": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match=rf"snapA\.{which}\.npy: the .* array holds Python objects \(a pickle\), which "
+                                        "are never loaded"):
+        load_snapshot(tmp_path / "snapA")
+    target.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(DataError, match=rf"snapA\.{which}\.npy: not a .npy file \(no NumPy header\)"):
+        load_snapshot(tmp_path / "snapA")
+    target.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': garbage")
+    with pytest.raises(DataError, match=r"its NumPy header is damaged"):
+        load_snapshot(tmp_path / "snapA")
+
+
 def test_wrong_rank(tmp_path):
     write_snapshot(tmp_path, "snapA")
     np.save(tmp_path / "snapA.out.npy", np.zeros((60, 7), dtype=np.float32))
