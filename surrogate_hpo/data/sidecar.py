@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 
 from .errors import DataError
 
@@ -38,8 +39,13 @@ def atoms_from_dict(d: Any, where: str = "atoms") -> Atoms:
     if species is None:
         raise DataError(f"{where}: \"atoms\" needs \"symbols\" (e.g. [\"Al\", ...]) or \"numbers\" "
                         f"(atomic numbers, as MALA writes); it has {sorted(d)}")
+    kind = "symbols" if "symbols" in d else "numbers"
+    if kind == "symbols" and not isinstance(species, str):
+        unknown = [s for s in species if s not in chemical_symbols[1:]] if isinstance(species, list) else []
+        if unknown:
+            raise DataError(f"{where}: \"atoms\" symbols {sorted(set(map(str, unknown)))} are not chemical "
+                            "element symbols (e.g. Al, Mg)")
     try:
-        kind = "symbols" if "symbols" in d else "numbers"
         positions = np.asarray(d["positions"], dtype=float)
         atoms = Atoms(**{kind: list(species)}, positions=positions, cell=np.asarray(d["cell"], dtype=float),
                       pbc=d.get("pbc", True))

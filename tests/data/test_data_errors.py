@@ -172,3 +172,12 @@ def test_nonpositive_metadata(tmp_path, key, value):
     write_snapshot(tmp_path, "snapA", info=info)
     with pytest.raises(DataError, match=r"snapA.*must be a (positive|finite) number.*data\.(temperature|n_electrons)="):
         load_snapshot(tmp_path / "snapA")
+
+
+def test_sidecar_atoms_with_an_unknown_symbol_name_it():
+    from surrogate_hpo.data.sidecar import atoms_from_dict
+
+    good = {"symbols": ["Al", "Mg"], "positions": [[0, 0, 0], [1, 1, 1]], "cell": [[4, 0, 0], [0, 4, 0], [0, 0, 4]]}
+    assert atoms_from_dict(good).get_chemical_symbols() == ["Al", "Mg"]
+    with pytest.raises(DataError, match=r"snapA\.info\.json: \"atoms\" symbols \['Qq'\] are not chemical element"):
+        atoms_from_dict({**good, "symbols": ["Al", "Qq"]}, "snapA.info.json")
