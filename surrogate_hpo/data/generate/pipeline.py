@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import shutil
 import tempfile
 import time
@@ -29,7 +30,11 @@ from surrogate_hpo.data.generate.ldos import (
     electrons_from_ldos,
     run_ldos,
 )
-from surrogate_hpo.data.generate.md import MDSettings, thermal_snapshots
+from surrogate_hpo.data.generate.md import (
+    MDSettings,
+    pair_coeff_arguments,
+    thermal_snapshots,
+)
 from surrogate_hpo.data.generate.pack import save_packed
 from surrogate_hpo.data.generate.qe import (
     QEError,
@@ -46,7 +51,7 @@ from surrogate_hpo.descriptors.lammps_runtime import create_lammps
 from surrogate_hpo.errors import ConfigError
 from surrogate_hpo.util.names import STUDY_NAME
 
-__all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict"]
+__all__ = ["GenerateConfig", "generate_snapshot", "generate_dataset", "atoms_to_dict", "preflight"]
 
 log = logging.getLogger(__name__)
 
@@ -347,8 +352,39 @@ def generate_snapshot(atoms, name: str, out_dir: Path, cfg: GenerateConfig) -> P
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def preflight(cfg: GenerateConfig) -> None:
+    """What the run will need, found before the MD starts (ConfigError naming the key):
+    the QE programs, a pseudopotential file and a valence charge per element, and the
+    interatomic potential."""
+    qe = cfg.qe
+    programs = [("qe.pw_command", qe.pw_command), ("qe.pp_command", qe.pp_command)]
+    if qe.mpi_command:
+        programs.append(("qe.mpi_command", shlex.split(qe.mpi_command)[0]))
+    for key, exe in programs:
+        if shutil.which(exe) is None and not Path(exe).expanduser().is_file():
+            raise ConfigError(f"{key}: {exe!r} is not on PATH (Debian: apt-get install quantum-espresso; "
+                              f"or set {key}=/path/to/{Path(exe).name})")
+    elements = sorted(set(cfg.md.basis_elements or (cfg.md.element,)))
+    for element in elements:
+        if element not in qe.pseudopotentials:
+            raise ConfigError(f"qe.pseudopotentials has no file for {element}: add qe.pseudopotentials."
+                              f"{element}=<file.UPF>")
+        if element not in qe.valence_charges:
+            raise ConfigError(f"qe.valence_charges has no charge for {element}: add qe.valence_charges."
+                              f"{element}=<electrons>")
+        upf = Path(qe.resolved_pseudo_dir()) / qe.pseudopotentials[element]
+        if not upf.is_file():
+            raise ConfigError(f"qe.pseudopotentials.{element}: {upf} not found (Debian: apt-get install "
+                              "quantum-espresso-data; or set qe.pseudo_dir=/folder/of/UPF/files)")
+    try:
+        pair_coeff_arguments(cfg.md, len(elements))
+    except (FileNotFoundError, ValueError) as e:
+        raise ConfigError(f"md.potential / md.pair_coeff: {e}") from None
+
+
 def generate_dataset(cfg: GenerateConfig) -> list[Path]:
     """MD, then one :func:`generate_snapshot` per frame; returns the sidecar paths."""
+    preflight(cfg)
     out_dir = Path(cfg.output_dir).expanduser().resolve()
     md = dataclasses.replace(cfg.md, temperature=cfg.temperature)
     frames = thermal_snapshots(cfg.first_index + cfg.n_snapshots, md)[cfg.first_index:]

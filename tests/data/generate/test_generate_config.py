@@ -48,3 +48,29 @@ def test_the_shipped_settings_pass_and_null_stays_allowed_where_documented():
     assert cfg.qe.nbnd is None
     with pytest.raises(ConfigError, match="qe.npool=0 must be >= 1"):
         GenerateConfig.from_mapping({"qe": {"npool": 0}})
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("qe.pw_command=no-such-pw.x", "qe.pw_command: 'no-such-pw.x' is not on PATH"),
+    ("qe.pseudopotentials.Al=missing.UPF", "qe.pseudopotentials.Al: "),
+    ("md.potential=no_such.eam", "md.potential / md.pair_coeff: potential 'no_such.eam' is neither a file"),
+    ("md.element=Cu", "qe.pseudopotentials has no file for Cu: add qe.pseudopotentials.Cu=<file.UPF>"),
+])
+def test_what_the_run_needs_is_found_before_the_md_starts(tmp_path, setting, words):
+    proc = subprocess.run([sys.executable, "-m", "surrogate_hpo.cli.generate", f"output_dir={tmp_path}/out", setting],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"surrogate-hpo-generate: ConfigError: {words}" in proc.stderr
+    assert not list(tmp_path.rglob("*.npy"))
+
+
+def test_preflight_runs_before_the_md(tmp_path, monkeypatch):
+    from surrogate_hpo.data.generate import pipeline
+
+    def md_started(*args, **kwargs):
+        raise AssertionError("the MD started")
+
+    monkeypatch.setattr(pipeline, "thermal_snapshots", md_started)
+    cfg = GenerateConfig.from_mapping({"output_dir": str(tmp_path), "qe": {"pp_command": "no-such-pp.x"}})
+    with pytest.raises(ConfigError, match="qe.pp_command: 'no-such-pp.x' is not on PATH"):
+        pipeline.generate_dataset(cfg)
