@@ -14,6 +14,7 @@ from .data.physics_checks import check_physics
 from .data.prepared import load_snapshot_set, prepare_training_data
 from .search import make_method
 from .study import interrupt
+from .study.background_plots import finish_plots
 from .study.config import parse_study_config
 from .study.context import StudyContext
 from .study.final_evaluation import run_final_evaluation
@@ -100,6 +101,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         summary["time_account"] = account.to_dict()
         summary["tune_stages"] = account.stages
         with account.phase("writing results"):
+            summary["warnings"] += finish_plots()  # the plots drawn while the study went on
             text = write_summary(study_dir, summary)
         summary["time_account"] = account.to_dict()
         summary["wall_seconds"] = account.wall_seconds

@@ -69,12 +69,10 @@ def comparison_table(rows: Iterable[dict[str, Any]]) -> str:
 
 def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
     """Band-energy MAE (error bar: spread over seeds) against search compute and wall time."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for ax, key, label in ((axes[0], "search_cpu_seconds", "search compute (CPU-s)"),
                            (axes[1], "wall_seconds", "study wall time (s)")):
         for r in rows:
@@ -89,7 +87,6 @@ def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_ylabel("test band-energy MAE (meV/atom)")
     fig.suptitle("Studies compared: accuracy against cost")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 

@@ -22,6 +22,7 @@ from ..inference.bundle import METADATA
 from ..model import Architecture, TrainingConfig
 from ..util.atomic import read_json, replace_dir, temporary_path, write_json
 from ..util.json_safe import json_safe
+from .background_plots import draw_later
 from .context import StudyContext
 from .model_bundle import bundle_metadata, descriptor_settings
 from .plots import plot_final_errors
@@ -111,7 +112,7 @@ def run_final_evaluation(study: StudyContext, architecture: Architecture, policy
     missing = next((r["test_total_free_energy_missing"] for r in rows if r.get("test_total_free_energy_missing")), None)
     if missing:
         summary["test_total_free_energy_missing"] = missing
-    summary["plot"] = str(plot_final_errors(table.frame(), study.study_dir / "final_errors.png"))
+    summary["plot"] = str(draw_later(plot_final_errors, study.study_dir / "final_errors.png", table.frame()))
     best = table.best()
     if best is not None:
         summary["saved_seed"] = int(best["seed"])

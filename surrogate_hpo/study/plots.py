@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def _pyplot():
-    import matplotlib
+def _figure(figsize: tuple[float, float]) -> Any:
+    """A matplotlib Figure with constrained layout, without pyplot (no global state)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=figsize, layout="constrained")
 
 
 def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | None = None) -> Path:
     """Two panels: score per candidate (grid order) and score against parameter count."""
-    plt = _pyplot()
     ok = trials[trials.get("status", "ok") == "ok"] if "status" in trials else trials
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig = _figure((11, 4))
+    a, b = fig.subplots(1, 2)
     for n_layers, grp in ok.groupby("n_layers"):
         a.scatter(grp["candidate_id"], grp["score"], s=6, label=f"{n_layers} hidden layers")
         b.scatter(grp["n_parameters"], grp["score"], s=6, label=f"{n_layers} hidden layers")
@@ -41,15 +40,14 @@ def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | Non
         ax.legend(fontsize=8)
     fig.suptitle(f"NASWOT scores of {len(ok)} untrained networks (higher is better)")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     """Test errors per seed of the final evaluation (band energy, total free energy)."""
-    plt = _pyplot()
     cols = [c for c in ("test_band_energy_mae_mev_per_atom", "test_total_free_energy_mae_mev_per_atom") if c in final]
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig = _figure((6, 4))
+    ax = fig.subplots()
     width = 0.8 / max(len(cols), 1)
     seeds = final["seed"].to_numpy()
     for i, c in enumerate(cols):
@@ -61,7 +59,6 @@ def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     ax.legend(fontsize=8)
     ax.set_title("Final evaluation of the chosen network")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -69,8 +66,8 @@ def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: 
                        ylabel: str = "validation band-energy MAE (meV/atom)") -> Path:
     """Objective per trial (in the order trials started) with the best so far; pruned,
     diverged and failed trials are marked along the top."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    fig = _figure((7, 4))
+    ax = fig.subplots()
     df = trials.sort_values("trial_number") if "trial_number" in trials else trials
     ok = df[df["status"] == "ok"] if "status" in df else df
     y = pd.to_numeric(ok[metric], errors="coerce")
@@ -90,18 +87,17 @@ def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: 
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def plot_oat_effects(analysis: dict, path: Path) -> Path:
     """Range analysis of OAT: mean loss per level of every factor, most important first."""
-    plt = _pyplot()
     order = [analysis["factors"].index(n) for n in analysis["ranking"]]
     n = len(order)
     cols = min(4, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, constrained_layout=True)
+    fig = _figure((3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, j in zip(axes.flat, order):
         means = [np.nan if v is None else v for v in analysis["level_means"][j]]
         labels = [str(v) for v in analysis["levels"][j]]
@@ -114,5 +110,4 @@ def plot_oat_effects(analysis: dict, path: Path) -> Path:
     fig.supylabel("mean validation band-energy MAE (meV/atom)", fontsize=9)
     fig.suptitle("OAT range analysis: mean error per level")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

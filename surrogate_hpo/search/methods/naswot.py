@@ -22,6 +22,7 @@ from ray import tune
 from ...errors import ConfigError
 from ...model import Architecture, resolve_device
 from ...scores.agreement import rank_agreement
+from ...study.background_plots import draw_later
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_naswot_scores
 from ...study.progress import ProgressPrinter
@@ -179,8 +180,9 @@ def score_grid(study: StudyContext, config: NaswotConfig) -> tuple[Architecture,
     if best is None:
         raise RuntimeError(f"no candidate was scored; see {study.tune_dir() / STAGE}")
     chosen = space.candidate(int(best["candidate_id"]))
-    plot = plot_naswot_scores(table.columns(["candidate_id", "n_layers", "n_parameters", "score", "status"]),
-                              study.study_dir / "naswot_scores.png", chosen_id=int(best["candidate_id"]))
+    plot = draw_later(plot_naswot_scores, study.study_dir / "naswot_scores.png",
+                      table.columns(["candidate_id", "n_layers", "n_parameters", "score", "status"]),
+                      chosen_id=int(best["candidate_id"]))
     scored = table.columns(["seconds", "status"])
     details = {
         "n_candidates": space.n_candidates,

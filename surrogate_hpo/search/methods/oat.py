@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...errors import ConfigError
+from ...study.background_plots import draw_later
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_oat_effects
 from ...study.resume import ReplaySearcher
@@ -89,7 +90,7 @@ class Oat(Method[OatConfig]):
         analysis = json.loads(report_path.read_text()) if report_path.exists() else {}
         details: dict[str, Any] = {"n_rows": inner.n_rows, "analysis": str(report_path)}
         if analysis.get("level_means"):
-            details["effects_plot"] = str(plot_oat_effects(analysis, study.study_dir / f"{STAGE}_effects.png"))
+            details["effects_plot"] = str(draw_later(plot_oat_effects, study.study_dir / f"{STAGE}_effects.png", analysis))
             details["factor_ranking"] = ", ".join(analysis["ranking"])
         outcome = outcome_of(study, stage, c, plot_title="OAT: validation error per row", details=details)
         if not c.confirm and analysis.get("combined_best"):

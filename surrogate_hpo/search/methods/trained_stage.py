@@ -21,6 +21,7 @@ from typing import Any
 from ray import tune
 
 from ...model import Architecture
+from ...study.background_plots import draw_later
 from ...study.context import Outcome, StudyContext
 from ...study.plots import plot_search_trials
 from ...study.progress import ProgressPrinter
@@ -204,9 +205,9 @@ def outcome_of(study: StudyContext, stage: SearchStage, config: TrainedSearchCon
     """The chosen network and policy of a finished stage, its plot and bookkeeping."""
     best = stage.best_config
     chosen = candidate_of(best, default=default_network)
-    plot = plot_search_trials(stage.table.frame(), study.study_dir / f"{stage.table.stage}_trials.png",
-                              metric=OBJECTIVE, title=plot_title or stage.table.stage,
-                              ylabel=_OBJECTIVE_LABEL[config.objective])
+    plot = draw_later(plot_search_trials, study.study_dir / f"{stage.table.stage}_trials.png", stage.table.frame(),
+                      metric=OBJECTIVE, title=plot_title or stage.table.stage,
+                      ylabel=_OBJECTIVE_LABEL[config.objective])
     info = {
         "n_trials": len(stage.table.rows),
         "trial_status": json.dumps(stage.table.counts()),
