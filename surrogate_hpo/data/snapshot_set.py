@@ -280,7 +280,13 @@ class SnapshotSet:
         return Discovery([], self.left_out).note()
 
     def fingerprint(self) -> str:
-        """Digest of the snapshot files, split by split (:mod:`.fingerprint`)."""
+        """Digest of the snapshot files, split by split (:mod:`.fingerprint`), as they were
+        when first asked for (the study's record of what it read)."""
+        if getattr(self, "_fingerprint", None) is None:
+            self._fingerprint = self._files_fingerprint()
+        return self._fingerprint
+
+    def _files_fingerprint(self) -> str:
         pairs = []
         for split, snaps in self.splits.items():
             for s in snaps:

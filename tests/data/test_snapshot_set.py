@@ -109,3 +109,17 @@ def test_summary_lists_every_snapshot(snapshot_dir):
                         ("test", "snap4")]:
         assert any(line.startswith(split) and name in line for line in lines[2:]), body
     assert "4x3x5" in body
+
+
+def test_fingerprint_is_what_the_files_were_when_first_asked(tmp_path):
+    """The study's record of what it read: computed once per set; a new set of the changed
+    folder differs."""
+    for name in ("a", "b", "c"):
+        write_snapshot(tmp_path, name)
+    first = SnapshotSet.from_directory(tmp_path)
+    before = first.fingerprint()
+    x = np.load(tmp_path / "a.in.npy")
+    x[..., 3:] += 1.0
+    np.save(tmp_path / "a.in.npy", x)
+    assert first.fingerprint() == before
+    assert SnapshotSet.from_directory(tmp_path).fingerprint() != before
