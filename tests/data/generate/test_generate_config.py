@@ -7,24 +7,58 @@ import sys
 
 import pytest
 
-from surrogate_hpo.data.generate.pipeline import GenerateConfig
+from surrogate_hpo.data.generate.pipeline import GenerateConfig, preflight
 from surrogate_hpo.errors import ConfigError
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"n_snapshots": 0}, "n_snapshots=0 must be >= 1"),
+    ({"n_snapshots": "abc"}, "n_snapshots='abc' must be a whole number"),
+    ({"temperature": -5}, "temperature=-5 must be > 0"),
+    ({"keep_bits": 99}, "keep_bits=99 must be between 1 and 23"),
+    ({"format": "hdf"}, "format='hdf': choose mala or bundle"),
+    ({"name_prefix": "../../escape"}, "name_prefix='../../escape' must be a plain file name"),
+    ({"md": {"element": "Xx"}}, "md.element: 'Xx' is not a chemical element symbol"),
+    ({"qe": {"kpoints": [2, 2]}}, "qe.kpoints=[2, 2] must be three whole numbers >= 1"),
+    ({"qe": {"kshift": [0, 0, 2]}}, "qe.kshift=[0, 0, 2] must be three whole numbers >= 0 and <= 1"),
+    ({"qe": {"npool": 0}}, "qe.npool=0 must be >= 1"),
+    ({"ldos": {"spacing": 0}}, "ldos.spacing=0 must be > 0"),
+])
+def test_a_bad_setting_is_a_config_error_naming_the_key(settings, words):
+    with pytest.raises(ConfigError) as err:
+        GenerateConfig.from_mapping(settings)
+    assert str(err.value).startswith(words)
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"qe": {"pw_command": "no-such-pw.x"}}, "qe.pw_command: 'no-such-pw.x' is not on PATH"),
+    ({"qe": {"pseudopotentials": {"Al": "missing.UPF"}}}, "qe.pseudopotentials.Al: "),
+    ({"md": {"potential": "no_such.eam"}}, "md.potential / md.pair_coeff: potential 'no_such.eam' is neither a file"),
+    ({"md": {"element": "Cu"}}, "qe.pseudopotentials has no file for Cu: add qe.pseudopotentials.Cu=<file.UPF>"),
+])
+def test_preflight_finds_what_the_run_needs(settings, words):
+    with pytest.raises(ConfigError) as err:
+        preflight(GenerateConfig.from_mapping(settings))
+    assert str(err.value).startswith(words)
+
+
+def test_preflight_runs_before_the_md(tmp_path, monkeypatch):
+    from surrogate_hpo.data.generate import pipeline
+
+    def md_started(*args, **kwargs):
+        raise AssertionError("the MD started")
+
+    monkeypatch.setattr(pipeline, "thermal_snapshots", md_started)
+    cfg = GenerateConfig.from_mapping({"output_dir": str(tmp_path), "qe": {"pp_command": "no-such-pp.x"}})
+    with pytest.raises(ConfigError, match="qe.pp_command: 'no-such-pp.x' is not on PATH"):
+        pipeline.generate_dataset(cfg)
 
 
 @pytest.mark.parametrize("setting, words", [
     ("n_snapshots=0", "n_snapshots=0 must be >= 1"),
-    ("n_snapshots=abc", "n_snapshots='abc' must be a whole number"),
-    ("temperature=-5", "temperature=-5 must be > 0"),
-    ("keep_bits=99", "keep_bits=99 must be between 1 and 23"),
-    ("format=hdf", "format='hdf': choose mala or bundle"),
-    ("name_prefix=../../escape", "name_prefix='../../escape' must be a plain file name"),
-    ("md.element=Xx", "md.element: 'Xx' is not a chemical element symbol"),
-    ("qe.kpoints=[2,2]", "qe.kpoints=[2, 2] must be three whole numbers >= 1"),
-    ("qe.kshift=[0,0,2]", "qe.kshift=[0, 0, 2] must be three whole numbers >= 0 and <= 1"),
-    ("ldos.spacing=0", "ldos.spacing=0 must be > 0"),
     ("output_dir={tmp}/file.txt/out", "output_dir={tmp}/file.txt/out: {tmp}/file.txt is a file, not a folder"),
 ])
-def test_a_bad_setting_stops_the_generator_before_any_work(tmp_path, setting, words):
+def test_the_command_ends_with_one_line_and_exit_2(tmp_path, setting, words):
     (tmp_path / "file.txt").write_text("")
     setting, words = setting.format(tmp=tmp_path), words.format(tmp=tmp_path)
     proc = subprocess.run([sys.executable, "-m", "surrogate_hpo.cli.generate", f"output_dir={tmp_path}/out", setting],
@@ -46,31 +80,3 @@ def test_the_shipped_settings_pass_and_null_stays_allowed_where_documented():
             GenerateConfig.from_mapping(OmegaConf.to_container(compose(config_name=name), resolve=True))
     cfg = GenerateConfig.from_mapping({"qe": {"nbnd": None, "ecutrho": None}, "ldos": {"degauss_ldos": None}})
     assert cfg.qe.nbnd is None
-    with pytest.raises(ConfigError, match="qe.npool=0 must be >= 1"):
-        GenerateConfig.from_mapping({"qe": {"npool": 0}})
-
-
-@pytest.mark.parametrize("setting, words", [
-    ("qe.pw_command=no-such-pw.x", "qe.pw_command: 'no-such-pw.x' is not on PATH"),
-    ("qe.pseudopotentials.Al=missing.UPF", "qe.pseudopotentials.Al: "),
-    ("md.potential=no_such.eam", "md.potential / md.pair_coeff: potential 'no_such.eam' is neither a file"),
-    ("md.element=Cu", "qe.pseudopotentials has no file for Cu: add qe.pseudopotentials.Cu=<file.UPF>"),
-])
-def test_what_the_run_needs_is_found_before_the_md_starts(tmp_path, setting, words):
-    proc = subprocess.run([sys.executable, "-m", "surrogate_hpo.cli.generate", f"output_dir={tmp_path}/out", setting],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert f"surrogate-hpo-generate: ConfigError: {words}" in proc.stderr
-    assert not list(tmp_path.rglob("*.npy"))
-
-
-def test_preflight_runs_before_the_md(tmp_path, monkeypatch):
-    from surrogate_hpo.data.generate import pipeline
-
-    def md_started(*args, **kwargs):
-        raise AssertionError("the MD started")
-
-    monkeypatch.setattr(pipeline, "thermal_snapshots", md_started)
-    cfg = GenerateConfig.from_mapping({"output_dir": str(tmp_path), "qe": {"pp_command": "no-such-pp.x"}})
-    with pytest.raises(ConfigError, match="qe.pp_command: 'no-such-pp.x' is not on PATH"):
-        pipeline.generate_dataset(cfg)
