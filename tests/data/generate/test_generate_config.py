@@ -30,16 +30,21 @@ def test_a_bad_setting_is_a_config_error_naming_the_key(settings, words):
     assert str(err.value).startswith(words)
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"qe": {"pw_command": "no-such-pw.x"}}, "qe.pw_command: 'no-such-pw.x' is not on PATH"),
-    ({"qe": {"pseudopotentials": {"Al": "missing.UPF"}}}, "qe.pseudopotentials.Al: "),
-    ({"md": {"potential": "no_such.eam"}}, "md.potential / md.pair_coeff: potential 'no_such.eam' is neither a file"),
-    ({"md": {"element": "Cu"}}, "qe.pseudopotentials has no file for Cu: add qe.pseudopotentials.Cu=<file.UPF>"),
+@pytest.mark.parametrize("qe, md, words", [
+    ({"pw_command": "no-such-pw.x"}, {}, "qe.pw_command: 'no-such-pw.x' is not on PATH"),
+    ({"pseudopotentials": {"Al": "missing.UPF"}}, {}, "qe.pseudopotentials.Al: "),
+    ({}, {"potential": "no_such.eam"}, "md.potential / md.pair_coeff: potential 'no_such.eam' is neither a file"),
+    ({}, {"element": "Cu"}, "qe.pseudopotentials has no file for Cu: add qe.pseudopotentials.Cu=<file.UPF>"),
 ])
-def test_preflight_finds_what_the_run_needs(settings, words):
+def test_preflight_finds_what_the_run_needs(tmp_path, qe, md, words):
+    (tmp_path / "Al.pz-vbc.UPF").write_text("")  # QE itself need not be installed for these checks
+    present = {"pw_command": sys.executable, "pp_command": sys.executable, "mpi_command": "",
+               "pseudo_dir": str(tmp_path)}
+    settings = GenerateConfig.from_mapping({"qe": {**present, **qe}, "md": md})
     with pytest.raises(ConfigError) as err:
-        preflight(GenerateConfig.from_mapping(settings))
+        preflight(settings)
     assert str(err.value).startswith(words)
+    preflight(GenerateConfig.from_mapping({"qe": present}))  # and the defaults pass
 
 
 def test_preflight_runs_before_the_md(tmp_path, monkeypatch):
@@ -49,7 +54,8 @@ def test_preflight_runs_before_the_md(tmp_path, monkeypatch):
         raise AssertionError("the MD started")
 
     monkeypatch.setattr(pipeline, "thermal_snapshots", md_started)
-    cfg = GenerateConfig.from_mapping({"output_dir": str(tmp_path), "qe": {"pp_command": "no-such-pp.x"}})
+    cfg = GenerateConfig.from_mapping({"output_dir": str(tmp_path),
+                                       "qe": {"pw_command": sys.executable, "pp_command": "no-such-pp.x"}})
     with pytest.raises(ConfigError, match="qe.pp_command: 'no-such-pp.x' is not on PATH"):
         pipeline.generate_dataset(cfg)
 
