@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from mala_synth import snapshot_dir  # noqa: F401 (fixture)
 
 from surrogate_hpo.data import (
     ArrayDataset,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from mala_synth import snapshot_dir, write_snapshot  # noqa: F401 (fixture)
+from mala_synth import write_snapshot
 
 from surrogate_hpo.data import SCALER_KINDS, DataError, Scaler, SnapshotSet, fit_scalers
 

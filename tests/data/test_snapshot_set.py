@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mala_synth import default_info, snapshot_dir, write_snapshot  # noqa: F401 (fixture)
+from mala_synth import default_info, write_snapshot
 
 from surrogate_hpo.data import DataError, SnapshotSet, default_split, discover_snapshots
 from surrogate_hpo.physics.energy_grid import EnergyGrid

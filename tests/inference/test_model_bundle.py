@@ -18,7 +18,12 @@ import surrogate_hpo
 from surrogate_hpo.data.bundled import sample_directory
 from surrogate_hpo.data.snapshot import load_snapshot
 from surrogate_hpo.experiment import run_study
-from surrogate_hpo.inference import BundleError, StructureInput, load_model, predict_structure
+from surrogate_hpo.inference import (
+    BundleError,
+    StructureInput,
+    load_model,
+    predict_structure,
+)
 from surrogate_hpo.model import load_checkpoint
 
 

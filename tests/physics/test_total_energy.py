@@ -63,7 +63,6 @@ def test_inhomogeneous_density_terms():
     """LDOS(r, E) = rho(r) D(E) / N: the density is rho at any E_F, so each term can be
     recomputed from rho independently."""
     grid, shape_e = _grid_and_dos()
-    n_grid = (12, 12, 12)
     cell = np.eye(3) * A_AL
     voxel = cell / 12
     frac = np.stack(np.meshgrid(*[np.arange(12) / 12] * 3, indexing="ij"), -1)
