@@ -110,9 +110,11 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         folder.end("finished")
         return summary
     except interrupt.StudyInterrupted:
+        finish_plots()  # drawn before the exit, not left for the next study of this process
         folder.end("interrupted")
         raise
     except BaseException:
+        finish_plots()
         folder.end("failed")
         raise
 

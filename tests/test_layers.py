@@ -37,6 +37,8 @@ LAZY = {
     ("surrogate_hpo.cli.predict", "surrogate_hpo.util.atomic"): "idem",
     ("surrogate_hpo.cli.predict", "surrogate_hpo.util.json_safe"): "idem",
     ("surrogate_hpo", "surrogate_hpo.inference"): "import surrogate_hpo stays light; load_model loads torch on use",
+    ("surrogate_hpo.study.comparison", "surrogate_hpo.study.plots"): "Hydra loads this callback at every start; "
+                                                                   "pandas and matplotlib only when studies are compared",
 }
 
 

@@ -43,7 +43,7 @@ def run(cfg: DictConfig) -> dict:
     print(f"[predict] {model}", flush=True)
     structure = read_structure(cfg.structure, model)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else Path("predictions") / structure.name
-    if problem := why_not_writable(out_dir):
+    if not cfg.output_dir and (problem := why_not_writable(out_dir)):  # the default folder, known only now
         raise ValueError(f"{out_dir}: {problem}; choose a folder you can write with output_dir=...")
     grid = list(cfg.grid) if cfg.grid is not None else None
     with tempfile.TemporaryDirectory() as tmp:

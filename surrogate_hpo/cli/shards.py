@@ -20,12 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..data.errors import DataError
 from ..data.shards import read_manifest, write_shards
-from ..errors import ConfigError, SurrogateHpoError
+from ..errors import SurrogateHpoError
 from . import CONF_DIR
 from ._errors import argv_value, refuse_unwritable, run_hydra, user_errors
-
-#: Parquet codecs pyarrow writes (None: uncompressed)
-COMPRESSIONS = (None, "snappy", "gzip", "brotli", "lz4", "zstd")
 
 
 def _names(value: Any) -> list[str] | None:
@@ -39,20 +36,12 @@ def run(cfg: DictConfig | dict) -> Path:
     c.pop("hydra", None)
     if c.get("source") in (None, "", "???"):
         raise DataError("source is required: add source=/folder/of/MALA/snapshots")
-    for key, default in (("rows_per_shard", 131072), ("row_group_rows", 65536)):
-        c.setdefault(key, default)
-        if not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < 1:
-            raise ConfigError(f"{key}={c.get(key)!r} must be a whole number >= 1, e.g. {key}=65536")
-    if c.get("compression") not in COMPRESSIONS:
-        raise ConfigError(f"compression={c.get('compression')!r}: choose one of null, "
-                          f"{', '.join(str(v) for v in COMPRESSIONS if v)}")
     load = {k: c.get(k) for k in ("energy_grid", "temperature", "n_electrons", "voxel") if c.get(k) is not None}
     if "energy_grid" in load:
         load["energy_grid"] = dict(load["energy_grid"])
     out = write_shards(
         Path(str(c["source"])).expanduser(), Path(str(c.get("output") or "shards")).expanduser(),
-        rows_per_shard=c["rows_per_shard"], row_group_rows=c["row_group_rows"],
-        compression=c.get("compression"),
+        **{k: c[k] for k in ("rows_per_shard", "row_group_rows", "compression") if k in c},
         input_scaling=str(c.get("input_scaling", "feature-wise-standard")),
         output_scaling=str(c.get("output_scaling", "minmax")),
         train=_names(c.get("train")), validation=_names(c.get("validation")), test=_names(c.get("test")),

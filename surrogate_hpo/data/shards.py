@@ -27,6 +27,7 @@ rows. Every file is written to a temporary name in its folder and moved into pla
 from __future__ import annotations
 
 import json
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..physics.energy_grid import EnergyGrid
 from ..util.atomic import atomic_open, atomic_write_bytes
 from .batches import flatten_grid
@@ -54,6 +56,8 @@ MANIFEST_NAME = "manifest.json"
 DEFAULT_ROWS_PER_SHARD = 131072
 #: Parquet row group size (rows); Ray Data may split a file's read along row groups.
 DEFAULT_ROW_GROUP_ROWS = 65536
+#: Parquet codecs pyarrow writes (None: uncompressed)
+COMPRESSIONS = (None, "snappy", "gzip", "brotli", "lz4", "zstd")
 
 
 def _tensor_array(a: np.ndarray):
@@ -114,6 +118,17 @@ def _clear_previous(out: Path, overwrite: bool) -> None:
         p.unlink()
 
 
+def _check_write_settings(**settings: Any) -> None:
+    """Row counts are whole numbers >= 1 and the codec one pyarrow writes (ConfigError)."""
+    for key in ("rows_per_shard", "row_group_rows"):
+        value = settings[key]
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{key}={value!r} must be a whole number >= 1, e.g. {key}=65536")
+    if settings["compression"] not in COMPRESSIONS:
+        raise ConfigError(f"compression={settings['compression']!r}: choose one of null, "
+                          f"{', '.join(str(v) for v in COMPRESSIONS if v)}")
+
+
 def write_shards(
     source: SnapshotSet | str | Path,
     out_dir: str | Path,
@@ -145,6 +160,7 @@ def write_shards(
             decompression costs CPU that streaming needs).
         overwrite: replace the shards of an existing shard folder.
     """
+    _check_write_settings(rows_per_shard=rows_per_shard, row_group_rows=row_group_rows, compression=compression)
     if isinstance(source, SnapshotSet):
         if train is not None or validation is not None or test is not None or load_options:
             raise DataError("split lists and load options apply only when source is a folder; "
@@ -154,9 +170,7 @@ def write_shards(
         sset = SnapshotSet.from_directory(source, train=train, validation=validation, test=test,
                                           **load_options)
     rows_per_shard = int(rows_per_shard)
-    if rows_per_shard < 1:
-        raise DataError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
-    row_group_rows = max(1, min(int(row_group_rows), rows_per_shard))
+    row_group_rows = min(int(row_group_rows), rows_per_shard)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous(out, overwrite)

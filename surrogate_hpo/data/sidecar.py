@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,18 @@ from ase.data import chemical_symbols
 
 from .errors import DataError
 
-__all__ = ["Sidecar", "atoms_from_dict", "read_sidecar"]
+__all__ = ["Sidecar", "atoms_from_dict", "read_sidecar", "unknown_symbols"]
 
 REFERENCE_KEYS = ("fermi_energy_dft", "band_energy_dft_calculation", "total_energy_dft_calculation")
 #: MALA's flat keys -> our energy-term names
 _MALA_TERMS = {"one_electron_contribution": "one_electron", "hartree_contribution": "hartree",
                "xc_contribution": "xc", "ewald_contribution": "ewald",
                "entropy_contribution_dft_calculation": "smearing"}
+
+
+def unknown_symbols(symbols: Sequence[Any]) -> list[Any]:
+    """The entries of ``symbols`` that are not chemical element symbols (``Al``, ``Mg``, ...)."""
+    return [s for s in symbols if s not in chemical_symbols[1:]]
 
 
 def atoms_from_dict(d: Any, where: str = "atoms") -> Atoms:
@@ -40,11 +45,10 @@ def atoms_from_dict(d: Any, where: str = "atoms") -> Atoms:
         raise DataError(f"{where}: \"atoms\" needs \"symbols\" (e.g. [\"Al\", ...]) or \"numbers\" "
                         f"(atomic numbers, as MALA writes); it has {sorted(d)}")
     kind = "symbols" if "symbols" in d else "numbers"
-    if kind == "symbols" and not isinstance(species, str):
-        unknown = [s for s in species if s not in chemical_symbols[1:]] if isinstance(species, list) else []
-        if unknown:
-            raise DataError(f"{where}: \"atoms\" symbols {sorted(set(map(str, unknown)))} are not chemical "
-                            "element symbols (e.g. Al, Mg)")
+    unknown = unknown_symbols(species) if kind == "symbols" and isinstance(species, list) else []
+    if unknown:
+        raise DataError(f"{where}: \"atoms\" symbols {sorted(set(map(str, unknown)))} are not chemical "
+                        "element symbols (e.g. Al, Mg)")
     try:
         positions = np.asarray(d["positions"], dtype=float)
         atoms = Atoms(**{kind: list(species)}, positions=positions, cell=np.asarray(d["cell"], dtype=float),

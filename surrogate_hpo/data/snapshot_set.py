@@ -163,6 +163,7 @@ class SnapshotSet:
         self.directory = directory
         #: files of the folder that are not used, with the reason (see :func:`discover`)
         self.left_out: dict[str, str] = {}
+        self._fingerprint: str | None = None  # computed when first asked for
         for split in SPLITS:
             if not getattr(self, split):
                 raise DataError(f"the {split} split is empty; every split needs a snapshot.")
@@ -282,7 +283,7 @@ class SnapshotSet:
     def fingerprint(self) -> str:
         """Digest of the snapshot files, split by split (:mod:`.fingerprint`), as they were
         when first asked for (the study's record of what it read)."""
-        if getattr(self, "_fingerprint", None) is None:
+        if self._fingerprint is None:
             self._fingerprint = self._files_fingerprint()
         return self._fingerprint
 

@@ -69,9 +69,10 @@ def comparison_table(rows: Iterable[dict[str, Any]]) -> str:
 
 def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
     """Band-energy MAE (error bar: spread over seeds) against search compute and wall time."""
-    from matplotlib.figure import Figure
+    # pandas and matplotlib load only when studies are compared
+    from .plots import new_figure
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = new_figure((10, 4))
     axes = fig.subplots(1, 2)
     for ax, key, label in ((axes[0], "search_cpu_seconds", "search compute (CPU-s)"),
                            (axes[1], "wall_seconds", "study wall time (s)")):

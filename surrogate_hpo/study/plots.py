@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+__all__ = ["new_figure", "plot_final_errors", "plot_naswot_scores", "plot_oat_effects", "plot_search_trials"]
 
-def _figure(figsize: tuple[float, float]) -> Any:
+
+def new_figure(figsize: tuple[float, float]) -> Any:
     """A matplotlib Figure with constrained layout, without pyplot (no global state)."""
     from matplotlib.figure import Figure
 
@@ -19,7 +21,7 @@ def _figure(figsize: tuple[float, float]) -> Any:
 def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | None = None) -> Path:
     """Two panels: score per candidate (grid order) and score against parameter count."""
     ok = trials[trials.get("status", "ok") == "ok"] if "status" in trials else trials
-    fig = _figure((11, 4))
+    fig = new_figure((11, 4))
     a, b = fig.subplots(1, 2)
     for n_layers, grp in ok.groupby("n_layers"):
         a.scatter(grp["candidate_id"], grp["score"], s=6, label=f"{n_layers} hidden layers")
@@ -46,7 +48,7 @@ def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | Non
 def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     """Test errors per seed of the final evaluation (band energy, total free energy)."""
     cols = [c for c in ("test_band_energy_mae_mev_per_atom", "test_total_free_energy_mae_mev_per_atom") if c in final]
-    fig = _figure((6, 4))
+    fig = new_figure((6, 4))
     ax = fig.subplots()
     width = 0.8 / max(len(cols), 1)
     seeds = final["seed"].to_numpy()
@@ -66,7 +68,7 @@ def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: 
                        ylabel: str = "validation band-energy MAE (meV/atom)") -> Path:
     """Objective per trial (in the order trials started) with the best so far; pruned,
     diverged and failed trials are marked along the top."""
-    fig = _figure((7, 4))
+    fig = new_figure((7, 4))
     ax = fig.subplots()
     df = trials.sort_values("trial_number") if "trial_number" in trials else trials
     ok = df[df["status"] == "ok"] if "status" in df else df
@@ -96,7 +98,7 @@ def plot_oat_effects(analysis: dict, path: Path) -> Path:
     n = len(order)
     cols = min(4, n)
     rows = -(-n // cols)
-    fig = _figure((3.2 * cols, 2.6 * rows))
+    fig = new_figure((3.2 * cols, 2.6 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, j in zip(axes.flat, order):
         means = [np.nan if v is None else v for v in analysis["level_means"][j]]

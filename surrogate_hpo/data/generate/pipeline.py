@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from ase.data import chemical_symbols
 
 from surrogate_hpo.data.generate.ldos import (
     LDOSSettings,
@@ -46,6 +45,7 @@ from surrogate_hpo.data.generate.qe import (
     run_qe,
     write_pw_input,
 )
+from surrogate_hpo.data.sidecar import unknown_symbols
 from surrogate_hpo.descriptors.bispectrum import BispectrumSettings, compute_bispectrum
 from surrogate_hpo.descriptors.lammps_runtime import create_lammps
 from surrogate_hpo.errors import ConfigError
@@ -162,7 +162,7 @@ class GenerateConfig:
                 raise ConfigError(f"{key}={list(value) if isinstance(value, (list, tuple)) else value!r} must be "
                                   f"three whole numbers >= {low}" + (f" and <= {high}" if high is not None else ""))
         for key, symbols in (("md.element", [self.md.element]), ("md.basis_elements", list(self.md.basis_elements))):
-            unknown = [e for e in symbols if e not in chemical_symbols[1:]]
+            unknown = unknown_symbols(symbols)
             if unknown:
                 raise ConfigError(f"{key}: {unknown[0]!r} is not a chemical element symbol (e.g. Al, Mg, Cu)")
 
@@ -366,16 +366,15 @@ def preflight(cfg: GenerateConfig) -> None:
                               f"or set {key}=/path/to/{Path(exe).name})")
     elements = sorted(set(cfg.md.basis_elements or (cfg.md.element,)))
     for element in elements:
-        if element not in qe.pseudopotentials:
-            raise ConfigError(f"qe.pseudopotentials has no file for {element}: add qe.pseudopotentials."
-                              f"{element}=<file.UPF>")
+        try:
+            qe.pseudopotential_file(element)
+        except FileNotFoundError as e:
+            raise ConfigError(f"qe.pseudopotentials.{element}: {e}") from None
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         if element not in qe.valence_charges:
             raise ConfigError(f"qe.valence_charges has no charge for {element}: add qe.valence_charges."
                               f"{element}=<electrons>")
-        upf = Path(qe.resolved_pseudo_dir()) / qe.pseudopotentials[element]
-        if not upf.is_file():
-            raise ConfigError(f"qe.pseudopotentials.{element}: {upf} not found (Debian: apt-get install "
-                              "quantum-espresso-data; or set qe.pseudo_dir=/folder/of/UPF/files)")
     try:
         pair_coeff_arguments(cfg.md, len(elements))
     except (FileNotFoundError, ValueError) as e:

@@ -72,6 +72,17 @@ class QESettings:
     def resolved_pseudo_dir(self) -> str:
         return self.pseudo_dir or default_pseudo_dir()
 
+    def pseudopotential_file(self, element: str) -> Path:
+        """The UPF file of ``element`` (ValueError: none configured; FileNotFoundError: missing)."""
+        if element not in self.pseudopotentials:
+            raise ValueError(f"qe.pseudopotentials has no file for {element}: add "
+                             f"qe.pseudopotentials.{element}=<file.UPF>")
+        upf = Path(self.resolved_pseudo_dir()) / self.pseudopotentials[element]
+        if not upf.is_file():
+            raise FileNotFoundError(f"pseudopotential {upf} not found (Debian: apt-get install "
+                                    "quantum-espresso-data; or set qe.pseudo_dir=/folder/of/UPF/files)")
+        return upf
+
     def n_electrons(self, symbols: Sequence[str]) -> float:
         try:
             return float(sum(self.valence_charges[s] for s in symbols))
@@ -109,16 +120,8 @@ def write_pw_input(
     symbols = atoms.get_chemical_symbols()
     species = list(dict.fromkeys(symbols))
     for s in species:
-        if s not in settings.pseudopotentials:
-            raise ValueError(f"no pseudopotential configured for {s!r}")
+        settings.pseudopotential_file(s)
     pdir = settings.resolved_pseudo_dir()
-    for s in species:
-        pp = Path(pdir) / settings.pseudopotentials[s]
-        if not pp.is_file():
-            raise FileNotFoundError(
-                f"pseudopotential {pp} not found (Debian: apt-get install quantum-espresso-data; "
-                "or set qe.pseudo_dir / ESPRESSO_PSEUDO)"
-            )
     nelec = settings.n_electrons(symbols)
     nbnd = settings.nbnd or int(math.ceil(1.5 * nelec)) + 2
     ecutrho = settings.ecutrho or 4.0 * settings.ecutwfc
