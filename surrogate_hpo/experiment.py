@@ -122,12 +122,12 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
 def _load_data(raw: dict[str, Any], config: Any, method: Any, folder: Any, account: TimeAccount) -> tuple:
     """Check the data (every error before Ray starts), then prepare it while Ray comes up.
 
-    ``(snapshots, physics checks, fingerprint, prepared training data or None, RayStarting)``.
+    ``(snapshots, physics checks, data fingerprints, prepared training data or None, RayStarting)``.
     """
     with account.phase("data checks"):
         snapshots = load_snapshot_set(config.data, require_descriptors=method.data == "training")
         physics = check_physics(snapshots)
-        fingerprint = snapshots.fingerprint()
+        fingerprint = {"data": snapshots.fingerprint(), "metadata": snapshots.metadata_fingerprint()}
         if folder.resuming:
             folder.check_same_study(raw, fingerprint)
         method.prepare(snapshots, config.seed)

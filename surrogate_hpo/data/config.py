@@ -41,6 +41,7 @@ class DataConfig:
     voxel: list[list[float]] | None
     valence_charges: dict[str, float] | None
     descriptors: dict[str, Any] | None
+    descriptors_contain_xyz: bool | None
     input_scaling: ScalerKind
     output_scaling: ScalerKind
     max_train_points_per_snapshot: int | None = spec(ge=1)

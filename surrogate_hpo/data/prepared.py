@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..descriptors.bispectrum import BispectrumSettings, n_bispectrum_components
 from ..errors import ConfigError, DataError
 from ..physics.energy_grid import EnergyGrid
 from ..util.typed_config import parse
@@ -116,13 +117,35 @@ def resolve_data_path(data_cfg: DataConfig) -> Path:
 
 def load_snapshot_set(data_cfg: DataConfig, *, require_descriptors: bool = True) -> SnapshotSet:
     """Find, load and check the snapshots of ``data_cfg`` (raises ConfigError/DataError)."""
-    return SnapshotSet.from_directory(
+    sset = SnapshotSet.from_directory(
         resolve_data_path(data_cfg),
         train=data_cfg.train, validation=data_cfg.validation, test=data_cfg.test,
         energy_grid=data_cfg.energy_grid_given, temperature=data_cfg.temperature,
         n_electrons=data_cfg.n_electrons, voxel=data_cfg.voxel, valence_charges=data_cfg.valence_charges,
-        require_descriptors=require_descriptors,
+        require_descriptors=require_descriptors, contains_xyz=data_cfg.descriptors_contain_xyz,
     )
+    _check_descriptor_count(sset, data_cfg.descriptors)
+    return sset
+
+
+def _check_descriptor_count(sset: SnapshotSet, settings: dict | None) -> None:
+    """DataError when ``data.descriptors`` gives another number of components than the files hold."""
+    with_descriptors = [s for s in sset.all if s.descriptors is not None]
+    if not settings or not with_descriptors:
+        return
+    try:
+        twojmax = BispectrumSettings.from_dict(settings).twojmax
+        expected = n_bispectrum_components(twojmax)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"data.descriptors={settings}: not valid bispectrum settings ({exc})") from None
+    s = with_descriptors[0]
+    if s.n_features != expected:
+        where = s.files.get("descriptors", s.name)
+        hint = ("" if s.n_features + 3 != expected else
+                "; its columns 0-2 look like grid coordinates: if they are descriptors, add "
+                "data.descriptors_contain_xyz=false")
+        raise DataError(f"{where}: {s.n_features} descriptors per grid point, but data.descriptors (twojmax="
+                        f"{twojmax}) gives {expected}; fix data.descriptors{hint}")
 
 
 def _row_indices(snapshots: list[Snapshot], limit: int | None, seed: int) -> list[np.ndarray | None]:

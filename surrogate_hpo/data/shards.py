@@ -43,7 +43,7 @@ from .batches import flatten_grid
 from .errors import DataError
 from .fingerprint import files_fingerprint
 from .scalers import Scaler, fit_scalers
-from .snapshot import Snapshot
+from .snapshot import ARRAY_ROLES, Snapshot
 from .snapshot_set import SPLITS, SnapshotSet
 
 __all__ = ["FORMAT_VERSION", "MANIFEST_NAME", "DEFAULT_ROWS_PER_SHARD", "DEFAULT_ROW_GROUP_ROWS",
@@ -91,8 +91,7 @@ def snapshot_fingerprint(s: Snapshot) -> str | None:
     """Fingerprint of a snapshot's files (None for a snapshot not loaded from files)."""
     if s.path is None:
         return None
-    files = [(suffix, s.path.parent / f"{s.name}{suffix}") for suffix in (".in.npy", ".out.npy")]
-    return files_fingerprint([(k, p) for k, p in files if p.is_file()])
+    return files_fingerprint([(f.name[len(s.name):], f) for role, f in s.files.items() if role in ARRAY_ROLES])
 
 
 def _atoms_dict(s: Snapshot) -> dict | None:

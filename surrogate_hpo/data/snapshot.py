@@ -2,7 +2,8 @@
 
 Files of a snapshot ``<dir>/<name>``:
 
-* ``<name>.in.npy``  float32 ``(nx, ny, nz, 3 + F)``: grid coordinates (Å), then F descriptors.
+* ``<name>.in.npy``  float32 ``(nx, ny, nz, 3 + F)``: grid coordinates (Å), then F descriptors
+  (or ``(nx, ny, nz, F)``, MALA's ``descriptors_contain_xyz=False``: see :mod:`.coordinates`).
 * ``<name>.out.npy`` float32 ``(nx, ny, nz, nE)``: LDOS in 1/(eV·Å³) on the energy grid.
 * ``<name>.info.json`` (optional): metadata sidecar (keys: README, "Sidecar").
 * a ``pw.x`` output (optional): ``qe_output=`` or ``<name>.pw.out`` / ``.scf.out`` / ``.out`` (MALA's name).
@@ -22,17 +23,22 @@ import numpy as np
 from ase import Atoms
 
 from ..physics.energy_grid import EnergyGrid
+from .coordinates import columns_are_coordinates
 from .errors import OVERRIDE_KEYS, DataError
 from .openpmd import read_openpmd_array
 from .qe_output import QEOutput, read_qe_output
 from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar
 from .valence import find_pseudopotential, upf_valence
 
-__all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES"]
+__all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES",
+           "METADATA_ROLES"]
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
 QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
 _SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".info.json")
+#: Roles in :attr:`Snapshot.files` of the arrays, and of the files metadata come from.
+ARRAY_ROLES = ("descriptors", "ldos")
+METADATA_ROLES = ("sidecar", "qe_output")
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -58,6 +64,7 @@ class Snapshot:
         qe_output: the parsed pw.x output (energy terms, smearing, FFT grid), if one was read.
         valence_charges: valence charge per species (e), needed for the total free energy;
             empty when no source gave it.
+        files: every file read, by role (``descriptors``, ``ldos``, ``sidecar``, ``qe_output``).
     """
 
     name: str
@@ -74,6 +81,7 @@ class Snapshot:
     sources: dict[str, str] = field(default_factory=dict)
     qe_output: QEOutput | None = None
     valence_charges: dict[str, float] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -199,12 +207,15 @@ def _pick(candidates: list[tuple[Any, str]]) -> tuple[Any, str | None]:
 
 
 def _energy_grid(arg: EnergyGrid | Mapping | None, side_d: Mapping, sidecar: Path, n_ldos: int,
-                 out_path: Path, missing: list[str], sources: dict[str, str]) -> EnergyGrid | None:
+                 out_path: Path, missing: list[str], sources: dict[str, str],
+                 fallback: EnergyGrid | None = None) -> EnergyGrid | None:
     arg_d: Mapping = arg.to_dict() if isinstance(arg, EnergyGrid) else (arg or {})
+    fallback_d: Mapping = fallback.to_dict() if fallback is not None else {}
     values: dict[str, Any] = {}
     for key in ("offset", "spacing", "n"):
         values[key], sources[f"energy_grid.{key}"] = _pick(
-            [(arg_d.get(key), "argument energy_grid"), (side_d.get(key), str(sidecar))])
+            [(arg_d.get(key), "argument energy_grid"), (side_d.get(key), str(sidecar)),
+             (fallback_d.get(key) if key != "n" else None, "fallback energy_grid")])
     if values["n"] is None:
         values["n"], sources["energy_grid.n"] = n_ldos, f"last axis of {out_path.name}"
     elif int(values["n"]) != n_ldos:
@@ -258,6 +269,8 @@ def load_snapshot(
     mmap: bool = True,
     check_finite: bool = True,
     require_descriptors: bool = True,
+    contains_xyz: bool | None = None,
+    fallback_energy_grid: EnergyGrid | None = None,
 ) -> Snapshot:
     """Load the snapshot ``<dir>/<name>`` (or give any of its files).
 
@@ -274,6 +287,12 @@ def load_snapshot(
         mmap: memory-map the arrays (descriptors stay a lazy view without the coordinates).
         check_finite: scan both arrays (chunked) for NaN/inf.
         require_descriptors: False loads a snapshot without ``<name>.in.npy`` (descriptors None).
+        contains_xyz: whether the descriptor file's first 3 columns are grid coordinates
+            (MALA's ``descriptors_contain_xyz``); None tells from the columns themselves
+            (:func:`.coordinates.columns_are_coordinates`; MALA's default, True, when they
+            cannot tell). True on columns that are not coordinates is an error.
+        fallback_energy_grid: the energy grid (eV) where neither the argument nor the
+            sidecar gives one (a model's, for a MALA folder that keeps it in MALA's parameters).
 
     Metadata precedence, key by key: explicit argument > sidecar (ours or MALA's) > QE
     output. The voxel falls back to ``cell / grid`` from the sidecar's or the QE output's
@@ -308,7 +327,8 @@ def load_snapshot(
     if x is not None and x.shape[:3] != y.shape[:3]:
         raise DataError(f"snapshot {name!r}: grid shapes differ: {in_path} has {x.shape[:3]}, "
                         f"{out_path} has {y.shape[:3]}. Both must be on the same (nx, ny, nz) grid.")
-    if x is not None and x.shape[-1] <= 3:
+    xyz = 0 if x is None else _coordinate_columns(x, in_path, contains_xyz)
+    if x is not None and x.shape[-1] <= xyz:
         raise DataError(f"{in_path}: has {x.shape[-1]} columns; the first 3 are grid coordinates, "
                         "so there are no descriptors. Expected 3 + F columns with F >= 1.")
 
@@ -323,7 +343,8 @@ def load_snapshot(
 
     sources: dict[str, str] = {}
     missing: list[str] = []
-    grid = _energy_grid(energy_grid, side.energy_grid, sidecar, y.shape[-1], out_path, missing, sources)
+    grid = _energy_grid(energy_grid, side.energy_grid, sidecar, y.shape[-1], out_path, missing, sources,
+                        fallback_energy_grid)
 
     temp, sources["temperature"] = _pick([
         (temperature, "argument temperature"), (side.temperature, str(sidecar)),
@@ -373,17 +394,34 @@ def load_snapshot(
             reference[key], sources[key] = float(value), src
 
     if check_finite:
-        for p, a in ((in_path, None if x is None else x[..., 3:]), (out_path, y)):
+        for p, a in ((in_path, None if x is None else x[..., xyz:]), (out_path, y)):
             bad = 0 if a is None else count_nonfinite(a)
             if bad:
                 raise DataError(f"{p}: {bad} NaN/inf value(s) out of {a.size}. Regenerate the "
                                 "snapshot or drop it from the data directory.")
 
     charges = _valence_charges(valence_charges, side, qe, atoms, directory, sources)
-    descriptors = None if x is None else (x[..., 3:] if mmap else np.ascontiguousarray(x[..., 3:]))
+    descriptors = None if x is None else (x[..., xyz:] if mmap else np.ascontiguousarray(x[..., xyz:]))
+    if x is not None and not xyz:
+        sources["descriptors"] = f"all {x.shape[-1]} columns of {in_path.name} (no grid coordinates in columns 0-2)"
+    files = {"descriptors": in_path if x is not None else None, "ldos": out_path,
+             "sidecar": sidecar if sidecar.is_file() else None, "qe_output": qe_path}
     return Snapshot(
         name=name, descriptors=descriptors, ldos=y, energy_grid=grid, voxel=vox, atoms=atoms,
         temperature=float(temp), n_electrons=float(n_el), reference=reference, info=side.raw,
         path=directory / name, qe_output=qe, valence_charges=charges,
         sources={k: v for k, v in sources.items() if v is not None},
+        files={k: v for k, v in files.items() if v is not None},
     )
+
+
+def _coordinate_columns(x: np.ndarray, path: Path, contains_xyz: bool | None) -> int:
+    """How many leading columns of the descriptor array ``x`` are grid coordinates: 3 or 0."""
+    if contains_xyz is False:
+        return 0
+    found = columns_are_coordinates(x)
+    if contains_xyz and found is False:
+        raise DataError(f"{path}: columns 0-2 are not grid coordinates (not affine in the grid index), but "
+                        "data.descriptors_contain_xyz=true says they are; if the file holds only descriptors "
+                        "(MALA's descriptors_contain_xyz=False) set data.descriptors_contain_xyz=false")
+    return 0 if found is False else 3

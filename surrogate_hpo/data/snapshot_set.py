@@ -11,7 +11,7 @@ from pathlib import Path
 from ..physics.energy_grid import EnergyGrid
 from .errors import DataError
 from .fingerprint import files_fingerprint
-from .snapshot import Snapshot, load_snapshot
+from .snapshot import ARRAY_ROLES, METADATA_ROLES, Snapshot, load_snapshot
 
 __all__ = ["Discovery", "SnapshotSet", "discover", "discover_snapshots", "default_split", "SPLITS"]
 
@@ -85,7 +85,8 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
     used = {p.name for n in names for p in (ins.get(n), outs.get(n)) if p is not None}
     for p in entries:
         if p.name not in used and p.name not in left_out and p.name.endswith(_ARRAY_SUFFIXES):
-            left_out[p.name] = "not a .in.npy/.out.npy pair"
+            left_out[p.name] = ("openPMD with ADIOS2 (.bp) is not read: convert it with MALA's DataConverter to "
+                                "HDF5 (.h5) or .npy" if p.name.endswith(".bp") else "not a .in.npy/.out.npy pair")
     return Discovery(sorted(names, key=_natural_key), left_out)
 
 
@@ -164,6 +165,7 @@ class SnapshotSet:
         #: files of the folder that are not used, with the reason (see :func:`discover`)
         self.left_out: dict[str, str] = {}
         self._fingerprint: str | None = None  # computed when first asked for
+        self._metadata_fingerprint: str | None = None
         for split in SPLITS:
             if not getattr(self, split):
                 raise DataError(f"the {split} split is empty; every split needs a snapshot.")
@@ -185,6 +187,7 @@ class SnapshotSet:
         valence_charges: Mapping[str, float] | None = None,
         mmap: bool = True,
         require_descriptors: bool = True,
+        contains_xyz: bool | None = None,
     ) -> "SnapshotSet":
         """Load the snapshots of ``path`` and split them.
 
@@ -193,6 +196,8 @@ class SnapshotSet:
         override. ``energy_grid`` (eV), ``temperature`` (K), ``n_electrons`` and ``voxel``
         (3x3 Å) override the metadata of every snapshot (see :func:`load_snapshot`); a
         snapshot's pw.x output is found next to its arrays (``<name>.pw.out``, ...).
+        ``contains_xyz``: whether the descriptor files start with 3 coordinate columns (None:
+        told from the columns).
         """
         directory = Path(path)
         found = discover(directory, require_descriptors=require_descriptors)
@@ -203,7 +208,8 @@ class SnapshotSet:
         loaded = {
             s: [load_snapshot(directory / n, energy_grid=energy_grid, temperature=temperature,
                               n_electrons=n_electrons, voxel=voxel, valence_charges=valence_charges, mmap=mmap,
-                              require_descriptors=require_descriptors) for n in split[s]]
+                              require_descriptors=require_descriptors, contains_xyz=contains_xyz)
+                for n in split[s]]
             for s in SPLITS
         }
         unused = [n for n in found.names if not any(n in v for v in split.values())]
@@ -281,23 +287,22 @@ class SnapshotSet:
         return Discovery([], self.left_out).note()
 
     def fingerprint(self) -> str:
-        """Digest of the snapshot files, split by split (:mod:`.fingerprint`), as they were
-        when first asked for (the study's record of what it read)."""
+        """Digest of the snapshots' arrays (descriptors and LDOS, ``.npy`` or openPMD), split by
+        split (:mod:`.fingerprint`), as they were when first asked for (the study's record of
+        what it read)."""
         if self._fingerprint is None:
-            self._fingerprint = self._files_fingerprint()
+            self._fingerprint = self._files_fingerprint(ARRAY_ROLES)
         return self._fingerprint
 
-    def _files_fingerprint(self) -> str:
-        pairs = []
-        for split, snaps in self.splits.items():
-            for s in snaps:
-                if s.path is None:
-                    continue
-                for suffix in (".in.npy", ".out.npy"):
-                    f = s.path.parent / f"{s.name}{suffix}"
-                    if f.is_file():
-                        pairs.append((f"{split}/{f.name}", f))
-        return files_fingerprint(pairs)
+    def metadata_fingerprint(self) -> str:
+        """Digest of the metadata files the snapshots were read with (sidecars, pw.x outputs)."""
+        if self._metadata_fingerprint is None:
+            self._metadata_fingerprint = self._files_fingerprint(METADATA_ROLES)
+        return self._metadata_fingerprint
+
+    def _files_fingerprint(self, roles: tuple[str, ...]) -> str:
+        return files_fingerprint([(f"{split}/{f.name}", f) for split, snaps in self.splits.items()
+                                  for s in snaps for role, f in s.files.items() if role in roles])
 
     def __repr__(self) -> str:
         return (f"SnapshotSet(train={self.names('train')}, validation={self.names('validation')}, "

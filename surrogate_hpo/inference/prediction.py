@@ -59,23 +59,25 @@ class Prediction:
 
 
 def _load_mala_snapshot(path: Path, model: SurrogateModel) -> Snapshot:
-    try:
-        return load_snapshot(path, require_descriptors=False)
-    except DataError as e:
-        if "energy grid" not in str(e):
-            raise
-        # a MALA folder keeps the energy grid in MALA's parameters: the model's is the one it was trained on
-        return load_snapshot(path, require_descriptors=False,
-                             energy_grid={"offset": model.energy_grid.offset, "spacing": model.energy_grid.spacing})
+    """A MALA folder keeps the energy grid in MALA's parameters: where the sidecar lacks it,
+    the model's (the one it was trained on) stands in."""
+    return load_snapshot(path, require_descriptors=False, fallback_energy_grid=model.energy_grid)
+
+
+def _snapshot_array(directory: Path, name: str, kind: str) -> Path | None:
+    """``<name>.<kind>.npy`` or MALA's openPMD ``<name>.<kind>.h5``, whichever is a file."""
+    found = [directory / f"{name}.{kind}{ext}" for ext in (".npy", ".h5")]
+    return next((p for p in found if p.is_file()), None)
 
 
 def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:
     """A MALA snapshot (``<dir>/<name>`` or one of its files) or any structure file ASE reads."""
     path = Path(path).expanduser()
     directory, name = snapshot_files(path)
-    if (directory / f"{name}.out.npy").is_file() or (directory / f"{name}.in.npy").is_file():
-        if not (directory / f"{name}.out.npy").is_file():
-            raise DataError(f"{directory / name}.in.npy has no {name}.out.npy beside it; give the structure file "
+    ldos_file, descriptor_file = _snapshot_array(directory, name, "out"), _snapshot_array(directory, name, "in")
+    if ldos_file is not None or descriptor_file is not None:
+        if ldos_file is None:
+            raise DataError(f"{descriptor_file} has no {name}.out.npy beside it; give the structure file "
                             "itself (any format ASE reads) to predict without a reference")
         snap = _load_mala_snapshot(directory / name, model)
         if snap.atoms is None:
@@ -86,9 +88,12 @@ def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:
             notes.append(f"the snapshot's energy grid {snap.energy_grid} is not the model's {model.energy_grid}: "
                          "no comparison with its LDOS")
             ref = None
+        elif snap.sources.get("energy_grid.offset") == "fallback energy_grid":
+            notes.append(f"{name} does not record its energy grid: the model's {model.energy_grid} is assumed")
         x = snap.descriptors
         if x is not None and x.shape[-1] != model.n_in:
-            notes.append(f"{name}.in.npy has {x.shape[-1]} descriptors, the model takes {model.n_in}: computing them")
+            notes.append(f"{descriptor_file.name} has {x.shape[-1]} descriptors, the model takes {model.n_in}: "
+                         "computing them")
             x = None
         return StructureInput(name=name, atoms=snap.atoms, grid=snap.grid_shape, descriptors=x, reference_ldos=ref,
                               n_electrons=snap.n_electrons, temperature=snap.temperature,

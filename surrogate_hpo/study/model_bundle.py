@@ -50,6 +50,7 @@ def bundle_metadata(study: StudyContext, descriptors: dict[str, Any] | None) -> 
         "grid_spacing": [float(h) for h in spacing],
         "descriptors": descriptors,
         "training_data": {"path": str(snaps.directory), "fingerprint": snaps.fingerprint(),
+                          "metadata_fingerprint": snaps.metadata_fingerprint(),
                           "train": snaps.names("train"), "validation": snaps.names("validation"),
                           "test": snaps.names("test")},
         "study": {"dir": str(study.study_dir), "name": study.config.study_name},

@@ -53,6 +53,11 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: obj}
 
 
+#: The data digests a study records, and what differs when one does not match.
+DATA_FINGERPRINTS = {"data": "the snapshot files (descriptor and LDOS arrays)",
+                     "metadata": "the snapshots' metadata files (.info.json sidecars, pw.x outputs)"}
+
+
 def defining_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The flattened keys of ``cfg`` that define the study (see :data:`NON_DEFINING`)."""
     flat = _flatten(cfg)
@@ -89,13 +94,16 @@ class StudyFolder:
     def finished(self) -> bool:
         return self.status.get("status") == "finished"
 
-    def begin(self, cfg: Mapping[str, Any], data_fingerprint: str) -> None:
-        """Write ``study.json`` (a new study) and record the start of this run."""
+    def begin(self, cfg: Mapping[str, Any], data_fingerprints: Mapping[str, str]) -> None:
+        """Write ``study.json`` (a new study) and record the start of this run.
+
+        ``data_fingerprints``: ``{"data": <arrays' digest>, "metadata": <metadata files' digest>}``.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
         if not self.resuming:
             self.marker = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                            "package_version": __version__, "config": dict(cfg),
-                           "fingerprint": {"config": config_fingerprint(cfg), "data": data_fingerprint}}
+                           "fingerprint": {"config": config_fingerprint(cfg), **data_fingerprints}}
             write_json(self.path / MARKER, self.marker)
         status = self.status
         status["status"] = "running"
@@ -111,13 +119,18 @@ class StudyFolder:
             status["runs"][-1]["how"] = how
         write_json(self.path / STATUS, status)
 
-    def check_same_study(self, cfg: Mapping[str, Any], data_fingerprint: str | None) -> None:
-        """ConfigError listing what differs when ``cfg`` (or the data) is not this study's."""
+    def check_same_study(self, cfg: Mapping[str, Any], data_fingerprints: Mapping[str, str] | None) -> None:
+        """ConfigError listing what differs when ``cfg`` (or the data) is not this study's.
+
+        A digest the study did not record (a study begun before metadata were fingerprinted)
+        is not compared.
+        """
         old = self.marker.get("config", {})
         diffs = config_differences(old, cfg)
-        if data_fingerprint is not None and self.marker.get("fingerprint", {}).get("data") not in (None,
-                                                                                                  data_fingerprint):
-            diffs.append("the data: the snapshot files differ from the ones the study started with")
+        recorded = self.marker.get("fingerprint", {})
+        for key, what in DATA_FINGERPRINTS.items():
+            if data_fingerprints is not None and recorded.get(key) not in (None, data_fingerprints.get(key)):
+                diffs.append(f"the data: {what} differ from the ones the study started with")
         if diffs:
             raise ConfigError(f"resume={self.path}: this is not the same study; differences:\n  "
                               + "\n  ".join(diffs)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from mala_synth import default_info, write_snapshot
 
-from surrogate_hpo.data import DataError, SnapshotSet, default_split, discover_snapshots
+from surrogate_hpo.data import (
+    DataError,
+    SnapshotSet,
+    default_split,
+    discover_snapshots,
+    load_snapshot,
+)
 from surrogate_hpo.physics.energy_grid import EnergyGrid
+
+MALA_OPENPMD = Path(__file__).parent / "fixtures" / "mala_folder" / "openpmd"
 
 
 def names(snaps):
@@ -123,3 +135,37 @@ def test_fingerprint_is_what_the_files_were_when_first_asked(tmp_path):
     np.save(tmp_path / "a.in.npy", x)
     assert first.fingerprint() == before
     assert SnapshotSet.from_directory(tmp_path).fingerprint() != before
+
+
+def test_metadata_files_have_their_own_fingerprint(tmp_path):
+    """A sidecar edited (here the temperature) is another study's data, though the arrays are the same."""
+    for name in ("a", "b", "c"):
+        write_snapshot(tmp_path, name)
+    before = SnapshotSet.from_directory(tmp_path)
+    arrays, metadata = before.fingerprint(), before.metadata_fingerprint()
+    info = default_info()
+    info["temperature"] = 1000.0
+    (tmp_path / "a.info.json").write_text(json.dumps(info))
+    after = SnapshotSet.from_directory(tmp_path)
+    assert after.train[0].temperature == 1000.0
+    assert after.fingerprint() == arrays
+    assert after.metadata_fingerprint() != metadata
+
+
+def test_openpmd_arrays_are_fingerprinted(tmp_path):
+    """MALA's .h5 snapshots count as data: two folders of other contents differ (they once hashed nothing)."""
+    import h5py
+
+    from surrogate_hpo.data.shards import snapshot_fingerprint
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(MALA_OPENPMD, a)
+    shutil.copytree(MALA_OPENPMD, b)
+    with h5py.File(b / "Al_snapshot0.out.h5", "r+") as f:
+        (iteration,) = f["data"].values()
+        (mesh,) = iteration["meshes"].values()
+        mesh["0"][0, 0, 0] += 1.0
+    grid = {"offset": -5.0, "spacing": 0.5}
+    sa, sb = (load_snapshot(folder / "Al_snapshot0", energy_grid=grid) for folder in (a, b))
+    assert {sa.files["descriptors"].name, sa.files["ldos"].name} == {"Al_snapshot0.in.h5", "Al_snapshot0.out.h5"}
+    assert snapshot_fingerprint(sa) != snapshot_fingerprint(sb)

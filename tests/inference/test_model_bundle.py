@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,10 @@ from surrogate_hpo.inference import (
     load_model,
     predict_structure,
 )
+from surrogate_hpo.inference.prediction import read_structure
 from surrogate_hpo.model import load_checkpoint
+
+MALA_FOLDER = Path(__file__).parents[1] / "data" / "fixtures" / "mala_folder"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +131,25 @@ def test_a_structure_file_on_another_grid_and_streamed_batches(study, tmp_path):
     slabs = json.loads((tmp_path / "s" / "prediction.json").read_text())
     for key in ("band_energy", "total_free_energy", "fermi_energy"):
         assert slabs["energies"][key] == pytest.approx(whole["energies"][key], rel=1e-9, abs=1e-9), key
+
+
+def test_mala_snapshots_without_an_energy_grid_or_as_openpmd_are_predicted_for(study, tmp_path):
+    """MALA keeps the energy grid in its parameters, not beside the arrays: the model's stands in,
+    and says so. MALA's openPMD snapshots are read as its .npy ones."""
+    run_dir, _ = study
+    model = load_model(run_dir / "model")
+    for suffix in (".in.npy", ".out.npy", ".info.json"):
+        shutil.copy(sample_directory() / f"Al_298K_009{suffix}", tmp_path / f"Al_298K_009{suffix}")
+    info = json.loads((tmp_path / "Al_298K_009.info.json").read_text())
+    del info["energy_grid"]
+    (tmp_path / "Al_298K_009.info.json").write_text(json.dumps(info))
+    structure = read_structure(tmp_path / "Al_298K_009", model)
+    assert structure.reference_ldos is not None and structure.descriptors is not None
+    assert any("does not record its energy grid" in note for note in structure.notes)
+    openpmd = read_structure(MALA_FOLDER / "openpmd" / "Al_snapshot0.out.h5", model)
+    assert openpmd.grid == (15, 15, 15) and openpmd.atoms.get_chemical_formula() == "Al4"
+    assert openpmd.reference_ldos is None  # 30 energies against the model's 84: no comparison, and a note
+    assert any("is not the model's" in note for note in openpmd.notes)
 
 
 def test_a_structure_with_an_element_the_model_does_not_know_is_refused(study, tmp_path):

@@ -11,7 +11,7 @@ CFG = {"study_name": "naswot", "output_root": "out", "resume": False, "seed": 0,
        "method": {"name": "naswot", "n_inits": 5}, "data": {"path": "/a", "max_train_points_per_snapshot": None}}
 
 
-def _study(root, stamp, cfg=CFG, fingerprint="d1"):
+def _study(root, stamp, cfg=CFG, fingerprint={"data": "d1", "metadata": "m1"}):
     d = root / "naswot" / stamp
     folder = open_study_folder(False, str(root), "naswot", d)
     folder.begin(cfg, fingerprint)
@@ -46,12 +46,17 @@ def test_resume_checks_config_and_data_and_names_the_differences(tmp_path):
     folder = open_study_folder(str(d), "elsewhere", "other", tmp_path / "x")
     # what does not define the study may change: cluster, paths, names, resume itself
     folder.check_same_study({**CFG, "cluster": {"num_cpus": 8}, "output_root": "x", "resume": str(d),
-                             "data": {**CFG["data"], "path": "/b"}}, "d1")
+                             "data": {**CFG["data"], "path": "/b"}}, {"data": "d1", "metadata": "m1"})
     with pytest.raises(ConfigError) as e:
-        folder.check_same_study({**CFG, "method": {"name": "tpe", "n_inits": 5}}, "d1")
+        folder.check_same_study({**CFG, "method": {"name": "tpe", "n_inits": 5}}, {"data": "d1", "metadata": "m1"})
     assert "method.name: 'naswot' -> 'tpe'" in str(e.value)
-    with pytest.raises(ConfigError, match="the snapshot files differ"):
-        folder.check_same_study(CFG, "d2")
+    with pytest.raises(ConfigError, match="the snapshot files .* differ"):
+        folder.check_same_study(CFG, {"data": "d2", "metadata": "m1"})
+    with pytest.raises(ConfigError, match="metadata files .* differ"):
+        folder.check_same_study(CFG, {"data": "d1", "metadata": "m2"})
+    # a study begun before metadata were fingerprinted compares the arrays only
+    folder.marker["fingerprint"].pop("metadata")
+    folder.check_same_study(CFG, {"data": "d1", "metadata": "m2"})
     assert config_differences(CFG, {**CFG, "seed": 1}) == ["seed: 0 -> 1"]
 
 
@@ -59,7 +64,7 @@ def test_study_json_is_written_once_and_status_records_each_run(tmp_path):
     d = _study(tmp_path / "out", "s1")
     before = (d / MARKER).read_text()
     folder = open_study_folder(str(d), "out", "naswot", tmp_path / "x")
-    folder.begin({**CFG, "resume": str(d)}, "d1")
+    folder.begin({**CFG, "resume": str(d)}, {"data": "d1", "metadata": "m1"})
     folder.end("finished")
     assert (d / MARKER).read_text() == before  # provenance kept
     status = json.loads((d / "status.json").read_text())
