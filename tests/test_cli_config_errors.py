@@ -35,6 +35,7 @@ def run_cli(*overrides, tmp_path):
         (["+search_space.training.learnin_rate={distribution:categorical,values:[0.001]}"],
          "search_space.training.learnin_rate: unknown training parameter (did you mean learning_rate?)"),
         (["study_name=../escape"], "study_name='../escape' must be a plain folder name"),
+        (["method.name=../../escape"], "method.name='../../escape' must be a plain folder name"),
         (["training.learning_rate=-1"], "learning_rate must be > 0"),
         (["data.shards=/nonexistent/shards"], "data.shards=/nonexistent/shards is not a folder"),
         (["cluster.address=auto", "cluster.gpus_per_trial=1.5"], "above 1 a trial takes whole GPUs"),

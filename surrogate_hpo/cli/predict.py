@@ -5,6 +5,7 @@ Exit codes: 0 done, 2 a bad bundle, structure or setting (one line on stderr, no
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -27,7 +28,7 @@ def run(cfg: DictConfig) -> dict:
         predict_structure,
         read_structure,
     )
-    from ..util.atomic import write_json
+    from ..util.atomic import temporary_path, write_json
     from ..util.json_safe import json_safe
 
     if cfg.batch_points < 1:
@@ -48,9 +49,16 @@ def run(cfg: DictConfig) -> dict:
     grid = list(cfg.grid) if cfg.grid is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"
-        prediction = predict_structure(model, structure, grid=grid, ldos_path=target,
-                                       batch_points=int(cfg.batch_points), device=str(cfg.device),
-                                       descriptor_memory_gb=float(cfg.descriptor_memory_gb))
+        partial = temporary_path(target)  # becomes ldos.npy only when the prediction succeeds
+        try:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            open(partial, "xb").close()  # exclusive: a link planted at the name is not followed
+            prediction = predict_structure(model, structure, grid=grid, ldos_path=partial,
+                                           batch_points=int(cfg.batch_points), device=str(cfg.device),
+                                           descriptor_memory_gb=float(cfg.descriptor_memory_gb))
+            os.replace(partial, target)  # a link at ldos.npy is replaced, not written through
+        finally:
+            partial.unlink(missing_ok=True)
         result = {"model": str(model.folder), **prediction.to_dict(),
                   "ldos": str(target) if cfg.write_ldos else None}
         write_json(out_dir / "prediction.json", json_safe(result))

@@ -83,9 +83,11 @@ def _check_run_folder(argv: list[str]) -> None:
     write: Hydra makes the run folder ``output_root/study_name/<time>`` before anything else runs."""
     from ..util.names import STUDY_NAME
 
-    name = argv_value(argv, "study_name", "${method.name}")
-    if name != "${method.name}" and not STUDY_NAME.match(name):
-        exit_config_error("surrogate-hpo", f"study_name={name!r} must be a plain folder name (letters, digits, "
+    key, name = "study_name", argv_value(argv, "study_name", "${method.name}")
+    if name == "${method.name}":  # the default study name is the method's
+        key, name = "method.name", argv_value(argv, "method.name", "naswot")
+    if not STUDY_NAME.match(name):
+        exit_config_error("surrogate-hpo", f"{key}={name!r} must be a plain folder name (letters, digits, "
                                            "'_', '-', '.', '+'; no '/' and no leading '.'), e.g. study_name=al_tpe")
     refuse_unwritable("surrogate-hpo", "output_root", argv_value(argv, "output_root", "outputs"))
 

@@ -39,6 +39,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..physics.energy_grid import EnergyGrid
 from ..util.atomic import atomic_open, atomic_write_bytes
+from ..util.folders import links_inside
 from .batches import flatten_grid
 from .errors import DataError
 from .fingerprint import files_fingerprint
@@ -102,7 +103,12 @@ def _atoms_dict(s: Snapshot) -> dict | None:
 
 
 def _clear_previous(out: Path, overwrite: bool) -> None:
-    """Refuse (or, with ``overwrite``, clean) a folder that already holds shards."""
+    """Refuse (or, with ``overwrite``, clean) a folder that already holds shards, and one that
+    holds symbolic links (shards are written, and old ones deleted, only inside it)."""
+    links = links_inside(out)
+    if links:
+        raise DataError(f"{out} holds symbolic links ({', '.join(map(str, links))}); shards are written only inside "
+                        "their folder: remove the links or choose another output folder")
     old = [p for split in SPLITS for p in sorted((out / split).glob("*.parquet"))]
     manifest = out / MANIFEST_NAME
     if not (old or manifest.exists()):

@@ -70,7 +70,7 @@ def comparison_table(rows: Iterable[dict[str, Any]]) -> str:
 def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
     """Band-energy MAE (error bar: spread over seeds) against search compute and wall time."""
     # pandas and matplotlib load only when studies are compared
-    from .plots import new_figure
+    from .plots import new_figure, save_figure
 
     fig = new_figure((10, 4))
     axes = fig.subplots(1, 2)
@@ -87,8 +87,7 @@ def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_xlabel(label)
         ax.set_ylabel("test band-energy MAE (meV/atom)")
     fig.suptitle("Studies compared: accuracy against cost")
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def write_comparison(root: Path, summaries: list[Path] | None = None) -> dict[str, Any] | None:

@@ -56,7 +56,7 @@ class StudyConfig:
     study_name: str
     output_root: str
     resume: bool | str
-    seed: int = spec(ge=0)
+    seed: int = spec(ge=0, lt=2**31)
     data: DataConfig
     training: TrainingConfig
     cluster: ClusterConfig

@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["new_figure", "plot_final_errors", "plot_naswot_scores", "plot_oat_effects", "plot_search_trials"]
+from ..util.atomic import atomic_open
+
+__all__ = ["new_figure", "save_figure", "plot_final_errors", "plot_naswot_scores", "plot_oat_effects",
+           "plot_search_trials"]
 
 
 def new_figure(figsize: tuple[float, float]) -> Any:
@@ -16,6 +19,13 @@ def new_figure(figsize: tuple[float, float]) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, layout="constrained")
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically: a link planted at ``path`` is replaced, not followed."""
+    with atomic_open(path) as fh:
+        fig.savefig(fh, dpi=120, format="png")
+    return Path(path)
 
 
 def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | None = None) -> Path:
@@ -41,8 +51,7 @@ def plot_naswot_scores(trials: pd.DataFrame, path: Path, *, chosen_id: int | Non
         ax.set_ylim(top=top * 0.5 if top < 0 else top * 2.0 + 1.0)
         ax.legend(fontsize=8)
     fig.suptitle(f"NASWOT scores of {len(ok)} untrained networks (higher is better)")
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
@@ -60,8 +69,7 @@ def plot_final_errors(final: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("test MAE (meV/atom)")
     ax.legend(fontsize=8)
     ax.set_title("Final evaluation of the chosen network")
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: str,
@@ -88,8 +96,7 @@ def plot_search_trials(trials: pd.DataFrame, path: Path, *, metric: str, title: 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_oat_effects(analysis: dict, path: Path) -> Path:
@@ -111,5 +118,4 @@ def plot_oat_effects(analysis: dict, path: Path) -> Path:
         ax.axis("off")
     fig.supylabel("mean validation band-energy MAE (meV/atom)", fontsize=9)
     fig.suptitle("OAT range analysis: mean error per level")
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)

@@ -11,10 +11,12 @@ before Ray starts (local) or right after connecting (cluster).
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import logging
 import os
 import secrets
 import signal
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -128,10 +130,10 @@ def _registry() -> Path:
 def _start_ticks(pid: int) -> int | None:
     """Start time of ``pid`` in clock ticks since boot (/proc; None if it is gone)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return int(fields.rsplit(")", 1)[1].split()[19])
 
 
 def _descendants(pid: int) -> list[int]:
@@ -162,22 +164,50 @@ def record_local_processes() -> None:
     procs = [[p, t] for p in _descendants(me) if (t := _start_ticks(p)) is not None]
     record = _registry() / f"{me}.json"
     write_json(record, {"driver": [me, _start_ticks(me)], "processes": procs})
+    os.chmod(record, 0o600)  # see _trusted_record
     if not _ours.get("atexit"):
         _ours["atexit"] = "registered"
         atexit.register(lambda: record.unlink(missing_ok=True))
 
 
+def _trusted_record(record: Path) -> bool:
+    """A record this user wrote: a regular file of ours that nobody else can write."""
+    try:
+        st = record.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _is_our_ray_process(pid: int) -> bool:
+    """``pid`` belongs to this user and runs Ray (``ray::`` title or a program of Ray's package)."""
+    try:
+        uid = int(next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("Uid:")))
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    spec = importlib.util.find_spec("ray")
+    ray_dirs = [str(Path(d)) + os.sep for d in (spec.submodule_search_locations or [])] if spec else []
+    return uid == os.getuid() and (argv[0].startswith("ray::") or any(d in a for a in argv for d in ray_dirs))
+
+
 def clean_leftover_processes() -> list[int]:
-    """Stop the Ray processes of earlier local studies whose driver is gone; their pids."""
+    """Stop the Ray processes of earlier local studies whose driver is gone; their pids.
+
+    Only records this user wrote and nobody else can write are read, and only this user's
+    processes that run Ray are stopped (a record planted in a shared cache stops nothing)."""
     killed: list[int] = []
     for record in sorted(_registry().glob("*.json")):
+        if not _trusted_record(record):
+            continue
         try:
             data = read_json(record)
             pid, started = data["driver"]
             if _start_ticks(pid) == started:
                 continue  # that study is still running
             for p, t in data["processes"]:
-                if _start_ticks(p) == t:  # the same process, not a reused pid
+                if _start_ticks(p) == t and _is_our_ray_process(p):  # the same process, not a reused pid
                     try:
                         os.kill(p, signal.SIGKILL)
                         killed.append(p)

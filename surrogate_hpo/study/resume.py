@@ -30,6 +30,7 @@ from ray.tune.search import Searcher
 from .. import __version__
 from ..errors import ConfigError
 from ..util.atomic import read_json, write_json
+from ..util.folders import links_inside
 
 __all__ = ["MARKER", "STATUS", "StudyFolder", "ReplaySearcher", "TableResumedSearcher", "config_fingerprint", "config_differences",
            "open_study_folder"]
@@ -98,8 +99,13 @@ class StudyFolder:
         """Write ``study.json`` (a new study) and record the start of this run.
 
         ``data_fingerprints``: ``{"data": <arrays' digest>, "metadata": <metadata files' digest>}``.
+        ConfigError when the folder holds a symbolic link: a study writes only inside its folder.
         """
         self.path.mkdir(parents=True, exist_ok=True)
+        links = links_inside(self.path)
+        if links:
+            raise ConfigError(f"{self.path} holds symbolic links ({', '.join(map(str, links))}); a study writes only "
+                              "inside its own folder: remove the links, or start a new study without resume")
         if not self.resuming:
             self.marker = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                            "package_version": __version__, "config": dict(cfg),

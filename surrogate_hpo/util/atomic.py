@@ -35,7 +35,7 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
     try:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "xb") as fh:  # exclusive: a link planted at the name is not followed
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,11 +1,11 @@
-"""Whether an output folder can be made and written, asked before any work starts."""
+"""Output folders, asked before any work starts: can they be written, and do they hold links out?"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["why_not_writable"]
+__all__ = ["links_inside", "why_not_writable"]
 
 
 def why_not_writable(folder: str | Path) -> str | None:
@@ -22,3 +22,14 @@ def why_not_writable(folder: str | Path) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"no permission to write in {existing}"
     return None
+
+
+def links_inside(folder: str | Path, limit: int = 5) -> list[Path]:
+    """Up to ``limit`` symbolic links below ``folder`` (links are not followed): a file written
+    through one would land outside the folder. ``folder`` itself may be a link (the user's choice)."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        found += [Path(root) / n for n in (*dirs, *files) if (Path(root) / n).is_symlink()]
+        if len(found) >= limit:
+            break
+    return found[:limit]

@@ -172,4 +172,5 @@ def _check_range(value: Any, meta: Mapping[str, Any], key: str, shown: Any) -> N
     for op, bound, ok in (("ge", ">=", lambda v, b: v >= b), ("gt", ">", lambda v, b: v > b),
                           ("le", "<=", lambda v, b: v <= b), ("lt", "<", lambda v, b: v < b)):
         if op in meta and not ok(value, meta[op]):
-            raise ConfigError(f"{key}={shown!r} must be {bound} {meta[op]:g}")
+            limit = meta[op] if isinstance(meta[op], int) else f"{meta[op]:g}"
+            raise ConfigError(f"{key}={shown!r} must be {bound} {limit}")

@@ -214,3 +214,15 @@ def test_cli_config_composes():
     with initialize_config_dir(config_dir=str(CONF_DIR / "shards"), version_base="1.3"):
         cfg = compose("config", overrides=["source=/tmp/x", "rows_per_shard=10"])
     assert cfg.source == "/tmp/x" and cfg.rows_per_shard == 10 and cfg.train is None
+
+
+def test_the_shard_writer_refuses_a_split_folder_that_is_a_link(tmp_path, snapshot_dir):
+    """Old shards are deleted and new ones written only inside the shard folder."""
+    victim = tmp_path / "elsewhere"
+    victim.mkdir()
+    (victim / "precious.parquet").write_bytes(b"results")
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "train").symlink_to(victim, target_is_directory=True)
+    with pytest.raises(DataError, match="holds symbolic links"):
+        write_shards(snapshot_dir, tmp_path / "shards", overwrite=True)
+    assert (victim / "precious.parquet").read_bytes() == b"results"

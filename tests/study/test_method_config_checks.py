@@ -32,6 +32,8 @@ def check(cfg):
     (["training.learning_rate=-0.1"], "learning_rate must be > 0"),
     (["+training.max_epoch=3"], "training.max_epoch: unknown key (did you mean training.max_epochs?)"),
     (["study_name=../x"], "study_name='../x' must be a plain folder name"),
+    (["study_name='al\n'"], "must be a plain folder name"),
+    (["seed=99999999999999999999"], "seed=99999999999999999999 must be < 2147483648"),
     (["+data.pth=/x"], "data.pth: unknown key (did you mean data.path?)"),
 ])
 def test_bad_settings_name_the_key(overrides, message):

@@ -1,0 +1,40 @@
+"""A link planted in a study folder is never written through: the study refuses to start or
+resume there, and a plot replaces a link at its name; the file linked to stays as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from surrogate_hpo.errors import ConfigError
+from surrogate_hpo.study.plots import new_figure, save_figure
+from surrogate_hpo.study.resume import open_study_folder
+from surrogate_hpo.util.folders import links_inside
+
+
+@pytest.fixture
+def victim(tmp_path):
+    path = tmp_path / "elsewhere" / "important.txt"
+    path.parent.mkdir()
+    path.write_text("keep me")
+    return path
+
+
+def test_a_study_folder_with_a_link_inside_is_refused(tmp_path, victim):
+    run_dir = tmp_path / "out" / "naswot" / "20260101-000000"
+    (run_dir / "final").mkdir(parents=True)
+    (run_dir / "final" / "naswot_scores.png").symlink_to(victim)
+    folder = open_study_folder(False, str(tmp_path / "out"), "naswot", run_dir)
+    with pytest.raises(ConfigError, match="holds symbolic links .*naswot_scores.png"):
+        folder.begin({"study_name": "naswot"}, {"data": "d", "metadata": "m"})
+    assert victim.read_text() == "keep me"
+    assert links_inside(tmp_path / "elsewhere") == []
+
+
+def test_a_plot_replaces_a_link_at_its_name(tmp_path, victim):
+    (tmp_path / "plot.png").symlink_to(victim)
+    fig = new_figure((2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    save_figure(fig, tmp_path / "plot.png")
+    assert not (tmp_path / "plot.png").is_symlink()
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert victim.read_text() == "keep me"
