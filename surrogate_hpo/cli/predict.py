@@ -51,8 +51,6 @@ def run(cfg: DictConfig) -> dict:
         target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"
         partial = temporary_path(target)  # becomes ldos.npy only when the prediction succeeds
         try:
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            open(partial, "xb").close()  # exclusive: a link planted at the name is not followed
             prediction = predict_structure(model, structure, grid=grid, ldos_path=partial,
                                            batch_points=int(cfg.batch_points), device=str(cfg.device),
                                            descriptor_memory_gb=float(cfg.descriptor_memory_gb))

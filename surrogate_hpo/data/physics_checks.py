@@ -138,7 +138,13 @@ def check_snapshot(snapshot: Snapshot, split: str) -> tuple[SnapshotPhysics, lis
                       "(data.energy_grid.offset / spacing) and the LDOS units (1/(eV Å³))")
         return s, errors, warnings
     atoms = len(snapshot.atoms) if snapshot.atoms is not None else None
-    s.fermi_energy_ldos = fermi_energy_from_dos(dos, grid, temp, n_el)
+    try:
+        s.fermi_energy_ldos = fermi_energy_from_dos(dos, grid, temp, n_el)
+    except ValueError as exc:  # more electrons than n_el below the window: T or the voxel is off
+        errors.append(f"{where}: no Fermi level in the LDOS window ({exc}). Check the temperature {temp:g} K "
+                      f"({snapshot.sources.get('temperature', '?')}), the voxel ({snapshot.sources.get('voxel', '?')}) "
+                      "and the LDOS units (1/(eV Å³))")
+        return s, errors, warnings
     s.band_energy_ldos = band_energy(dos, grid, s.fermi_energy_ldos, temp)
     ref_ef = snapshot.reference.get("fermi_energy_dft")
     if ref_ef is not None:

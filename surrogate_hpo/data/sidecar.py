@@ -151,8 +151,11 @@ def read_sidecar(path: Path) -> Sidecar:
             raise DataError(f"{path}: \"grid_dimensions\" must be [nx, ny, nz], got {dims!r}") from None
     charges = info.get("valence_charges")
     if isinstance(charges, Mapping):
-        out.valence_charges = {str(k): float(v) for k, v in charges.items()
-                               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        out.valence_charges = {str(k): _number(charges, k, path) for k in charges}
+        bad = {k: v for k, v in out.valence_charges.items() if v is None or v <= 0}
+        if bad:
+            raise DataError(f"{path}: \"valence_charges\" must be positive numbers (e per atom), got {bad}; fix the "
+                            "sidecar or add data.valence_charges={<element>: <charge>}")
     elif per_atom is not None and out.atoms is not None and len(set(out.atoms.get_chemical_symbols())) == 1:
         out.valence_charges = {out.atoms.get_chemical_symbols()[0]: per_atom}  # one element: electrons per atom
     pseudo = info.get("pseudopotentials")
@@ -163,7 +166,7 @@ def read_sidecar(path: Path) -> Sidecar:
             out.references[key] = v
     terms = info.get("qe_energy_terms")
     if isinstance(terms, Mapping):
-        out.energy_terms = {str(k): float(v) for k, v in terms.items() if isinstance(v, (int, float))}
+        out.energy_terms = {str(k): v for k in terms if (v := _number(terms, k, path)) is not None}
     for mala, ours in _MALA_TERMS.items():
         if (v := _number(info, mala, path)) is not None:
             out.energy_terms.setdefault(ours, v)

@@ -19,6 +19,29 @@ from .bundle import BundleError, read_bundle
 __all__ = ["SurrogateModel", "load_model", "resolve_device"]
 
 
+def _count(value: Any) -> int:
+    """A positive whole number (JSON may hold 1e999 or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return value
+
+
+def _positive(value: Any) -> float:
+    """A positive finite number."""
+    v = float(value)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{value!r} is not a positive finite number")
+    return v
+
+
+def _finite_scaler(d: Any) -> Scaler:
+    scaler = Scaler.from_dict(d)
+    for k in ("mean", "m2", "min", "max"):
+        if not np.all(np.isfinite(np.asarray(getattr(scaler, k, 0.0), dtype=float))):
+            raise ValueError(f"its {k} holds NaN or inf")
+    return scaler
+
+
 def resolve_device(device: str) -> torch.device:
     """``auto``: the first GPU when torch sees one, else the CPU."""
     if device == "auto":
@@ -42,26 +65,44 @@ class SurrogateModel:
 
     def __init__(self, metadata: dict[str, Any], weights: dict[str, np.ndarray], folder: Path) -> None:
         self.metadata, self.folder = metadata, folder
-        self.architecture = Architecture.from_dict(metadata["architecture"])
-        self.n_in, self.n_out = int(metadata["n_in"]), int(metadata["n_out"])
-        self.network = self.architecture.build(self.n_in, self.n_out)
+        where = folder / "bundle.json"
+        key = "architecture"
         try:
+            self.architecture = Architecture.from_dict(metadata["architecture"])
+            key = "n_in/n_out"
+            self.n_in, self.n_out = _count(metadata["n_in"]), _count(metadata["n_out"])
+            key = "architecture"
+            stored = sum(int(np.asarray(v).size) for v in weights.values())
+            if self.architecture.n_parameters(self.n_in, self.n_out) != stored:
+                raise ValueError(f"it gives {self.architecture.n_parameters(self.n_in, self.n_out)} parameters, "
+                                 f"weights.npz holds {stored}")
+            self.network = self.architecture.build(self.n_in, self.n_out)
             self.network.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
-        except RuntimeError as e:
-            raise BundleError(f"{folder}: weights.npz does not fit the architecture in bundle.json ({e})") from e
+            key = "x_scaler/y_scaler"
+            self.x_scaler = _finite_scaler(metadata["x_scaler"])
+            self.y_scaler = _finite_scaler(metadata["y_scaler"])
+            key = "energy_grid"
+            self.energy_grid: EnergyGrid = as_energy_grid(metadata["energy_grid"])
+            key = "temperature"
+            self.temperature = _positive(metadata["temperature"])
+            key = "species"
+            self.species = [str(e) for e in metadata["species"]]
+            key = "valence_charges"
+            self.valence_charges = {str(k): _positive(v) for k, v in (metadata.get("valence_charges") or {}).items()}
+            key = "grid_spacing"
+            self.grid_spacing = [_positive(h) for h in metadata["grid_spacing"]]
+            if len(self.grid_spacing) != 3:
+                raise ValueError("three spacings (Å) are needed")
+            key = "descriptors"
+            d = metadata.get("descriptors")
+            self.descriptor_settings = None if d is None else BispectrumSettings.from_dict(
+                {**d, "species": d.get("species") or self.species})
+        except (KeyError, TypeError, ValueError, OverflowError, RuntimeError, AttributeError) as e:
+            raise BundleError(f"{where}: {key} is not valid ({type(e).__name__}: {e}); this bundle was not written "
+                              "by a study as it is now: use the study's own model folder") from None
         self.network.eval()
-        self.x_scaler = Scaler.from_dict(metadata["x_scaler"])
-        self.y_scaler = Scaler.from_dict(metadata["y_scaler"])
-        self.energy_grid: EnergyGrid = as_energy_grid(metadata["energy_grid"])
         if self.energy_grid.n != self.n_out:
             raise BundleError(f"{folder}: the energy grid has {self.energy_grid.n} energies, the network {self.n_out}")
-        self.temperature = float(metadata["temperature"])
-        self.species = list(metadata["species"])
-        self.valence_charges = {k: float(v) for k, v in (metadata.get("valence_charges") or {}).items()}
-        self.grid_spacing = [float(h) for h in metadata["grid_spacing"]]
-        d = metadata.get("descriptors")
-        self.descriptor_settings = None if d is None else BispectrumSettings.from_dict(
-            {**d, "species": d.get("species") or self.species})
 
     # ------------------------------------------------------------------ structures
     def check_species(self, symbols: Sequence[str], where: str = "the structure") -> None:

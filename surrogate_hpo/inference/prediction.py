@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +124,18 @@ def _slabs(model: SurrogateModel, atoms: Any, shape: tuple[int, int, int], memor
     return [(k, min(k + per, shape[2])) for k in range(0, shape[2], per)]
 
 
+def _check_room(n_bytes: int, ldos_path: Path | None, shape: tuple[int, ...]) -> None:
+    """DataError before any work when the LDOS array fits neither the disk it goes to nor memory."""
+    if ldos_path is not None:
+        folder = next(p for p in (ldos_path.parent, *ldos_path.parents) if p.exists())
+        room, where = shutil.disk_usage(folder).free, f"{folder} has"
+    else:
+        room, where = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine has"
+    if n_bytes > room:
+        raise DataError(f"the LDOS on grid {list(shape)} takes {n_bytes / 2**30:.3g} GiB; {where} "
+                        f"{room / 2**30:.3g} GiB: give a coarser grid=[nx,ny,nz]")
+
+
 def predict_structure(model: SurrogateModel, structure: StructureInput, *, grid: Sequence[int] | None = None,
                       ldos_path: Path | None = None, batch_points: int = 65536, device: str = "auto",
                       descriptor_memory_gb: float = 4.0, log: Callable[[str], None] = print) -> Prediction:
@@ -147,6 +161,7 @@ def predict_structure(model: SurrogateModel, structure: StructureInput, *, grid:
     dev = str(resolve_device(device))
     seconds: dict[str, float] = {}
 
+    _check_room(n_points * model.n_out * 4, ldos_path, shape)
     if ldos_path is not None:
         ldos_path.parent.mkdir(parents=True, exist_ok=True)
         ldos = np.lib.format.open_memmap(ldos_path, mode="w+", dtype=np.float32, shape=(*shape, model.n_out))

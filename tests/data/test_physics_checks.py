@@ -69,6 +69,20 @@ def test_a_window_that_cannot_hold_the_electrons_is_refused(folder):
         check_physics(SnapshotSet.from_directory(folder))
 
 
+def test_a_temperature_that_smears_every_state_is_refused_naming_its_source(folder):
+    _edit_info(folder, "snap2", temperature=1e300)
+    with pytest.raises(DataError, match=r"snapshot snap2 \(train\): no Fermi level in the LDOS window .*"
+                                        r"temperature 1e\+300 K \(.*snap2.info.json\)"):
+        check_physics(SnapshotSet.from_directory(folder))
+
+
+@pytest.mark.parametrize("charges", [{"Al": float("nan")}, {"Al": -3.0}, {"Al": "three"}])
+def test_a_sidecar_valence_charge_must_be_a_positive_number(folder, charges):
+    _edit_info(folder, "snap1", valence_charges=charges)
+    with pytest.raises(DataError, match="snap1.info.json"):
+        SnapshotSet.from_directory(folder)
+
+
 def test_a_coarse_grid_and_a_distant_dft_fermi_level_are_warned_about_not_refused(folder):
     for i in range(5):  # a DFT Fermi level 1.5 eV below the LDOS's, a band energy far off
         _edit_info(folder, f"snap{i}", fermi_energy_dft=-3.0, band_energy_dft_calculation=-100.0,

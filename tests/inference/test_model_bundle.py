@@ -81,8 +81,13 @@ def test_predict_reproduces_the_study_error_and_the_calculator_agrees(study, tmp
     run_dir, _ = study
     meta = json.loads((run_dir / "model" / "bundle.json").read_text())
     snapshot = sample_directory() / "Al_298K_009"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "ldos.npy").symlink_to(victim)  # planted: replaced, not written through
     proc = _predict_cli(f"model={run_dir / 'model'}", f"structure={snapshot}", f"output_dir={tmp_path / 'p'}")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert victim.read_text() == "keep me" and not (tmp_path / "p" / "ldos.npy").is_symlink()
     assert "vs DFT          band energy" in proc.stdout
     result = json.loads((tmp_path / "p" / "prediction.json").read_text())
     (study_error,) = meta["errors"]["test_band_energy_errors_mev_per_atom"]
@@ -186,6 +191,34 @@ def test_incomplete_or_foreign_bundles_are_refused(study, tmp_path):
         load_model(tmp_path)
     proc = _predict_cli(f"model={tmp_path / 'nowhere'}", "structure=x.xyz")
     assert proc.returncode == 2 and "no such model bundle folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"n_in": 1e999}, "n_in/n_out is not valid"),
+    ({"n_out": float("nan")}, "n_in/n_out is not valid"),
+    ({"architecture": {"widths": [10**7, 10**7], "activations": "relu"}}, "weights.npz holds"),
+    ({"temperature": -1}, "temperature is not valid"),
+    ({"valence_charges": {"Al": None}}, "valence_charges is not valid"),
+    ({"grid_spacing": [0.2, 0.2]}, "grid_spacing is not valid"),
+])
+def test_a_tampered_bundle_is_refused_naming_the_key(study, tmp_path, change, message):
+    """Nothing is allocated for a network the weights do not hold; no value reaches the physics unchecked."""
+    run_dir, _ = study
+    shutil.copytree(run_dir / "model", tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "bundle.json").read_text())
+    (tmp_path / "m" / "bundle.json").write_text(json.dumps({**meta, **change}))
+    with pytest.raises(BundleError, match=message):
+        load_model(tmp_path / "m")
+
+
+def test_a_scaler_with_nan_is_refused(study, tmp_path):
+    run_dir, _ = study
+    shutil.copytree(run_dir / "model", tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "bundle.json").read_text())
+    meta["y_scaler"]["max"] = [float("nan")] * len(meta["y_scaler"]["max"])
+    (tmp_path / "m" / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="x_scaler/y_scaler is not valid.*NaN"):
+        load_model(tmp_path / "m")
 
 
 @pytest.mark.parametrize("setting,message", [("batch_points=0", "batch_points=0 must be >= 1"),
