@@ -65,6 +65,8 @@ class Snapshot:
         valence_charges: valence charge per species (e), needed for the total free energy;
             empty when no source gave it.
         files: every file read, by role (``descriptors``, ``ldos``, ``sidecar``, ``qe_output``).
+        replaced: metadata an argument replaced although the snapshot's own files state
+            another value: key -> that value and its file.
     """
 
     name: str
@@ -82,6 +84,7 @@ class Snapshot:
     qe_output: QEOutput | None = None
     valence_charges: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    replaced: dict[str, str] = field(default_factory=dict)
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -372,6 +375,11 @@ def load_snapshot(
             raise DataError(f"snapshot {name!r}: voxel from {sources['voxel']} must be a non-singular "
                             f"3x3 matrix (Å), got {vox.tolist()}.")
 
+    stated_by = [(sidecar.name, side), (Path(qe_src).name, qe)]
+    replaced = _replaced({"temperature": (temp, [(getattr(f, "temperature", None), n) for n, f in stated_by]),
+                          "n_electrons": (n_el, [(getattr(f, "n_electrons", None), n) for n, f in stated_by]),
+                          "voxel": (vox, [(side.voxel, sidecar.name), (cell_voxel, f"the cell of {sources['atoms']}")])},
+                         sources)
     if missing:
         lines = [f"  {key}: add {OVERRIDE_KEYS[key]}" for key in missing]
         raise DataError(
@@ -411,8 +419,23 @@ def load_snapshot(
         temperature=float(temp), n_electrons=float(n_el), reference=reference, info=side.raw,
         path=directory / name, qe_output=qe, valence_charges=charges,
         sources={k: v for k, v in sources.items() if v is not None},
-        files={k: v for k, v in files.items() if v is not None},
+        files={k: v for k, v in files.items() if v is not None}, replaced=replaced,
     )
+
+
+def _replaced(values: Mapping[str, tuple[Any, list[tuple[Any, str]]]], sources: Mapping[str, str]) -> dict[str, str]:
+    """Keys whose value came from an argument while a file states another: key -> that value
+    and where. ``values``: key -> (value used, [(value stated, by what), ...])."""
+    out: dict[str, str] = {}
+    for key, (used, stated) in values.items():
+        if used is None or not str(sources.get(key, "")).startswith("argument"):
+            continue
+        for value, where in stated:
+            if value is not None and not np.allclose(np.asarray(value, float), np.asarray(used, float), rtol=1e-6):
+                shown = f"{float(value):g}" if np.ndim(value) == 0 else np.round(np.asarray(value), 4).tolist()
+                out[key] = f"{shown} in {where}"
+                break
+    return out
 
 
 def _coordinate_columns(x: np.ndarray, path: Path, contains_xyz: bool | None) -> int:
@@ -425,3 +448,4 @@ def _coordinate_columns(x: np.ndarray, path: Path, contains_xyz: bool | None) ->
                         "data.descriptors_contain_xyz=true says they are; if the file holds only descriptors "
                         "(MALA's descriptors_contain_xyz=False) set data.descriptors_contain_xyz=false")
     return 0 if found is False else 3
+

@@ -279,8 +279,20 @@ class SnapshotSet:
                 rows.append(f"{split:<11}{s.name:<24}{'x'.join(map(str, s.grid_shape)):<16}"
                             f"{s.n_points:>9}{atoms!s:>7}{s.temperature:>9.1f}{s.n_electrons:>9.2f}"
                             + (f"{ef:>10.4f}" if ef is not None else f"{'-':>10}"))
-        note = self.left_out_note()
-        return "\n".join([head, *rows, *([note] if note else [])])
+        notes = [n for n in (self.left_out_note(), self.replaced_note()) if n]
+        return "\n".join([head, *rows, *notes])
+
+    def replaced_note(self) -> str | None:
+        """One line per config key that replaced a value the snapshots' own files state (None if none)."""
+        by_key: dict[str, list[str]] = {}
+        for s in self.all:
+            for key, stated in s.replaced.items():
+                by_key.setdefault(key, []).append(f"{s.name} ({stated})")
+        if not by_key:
+            return None
+        return "\n".join(f"note: data.{key} replaces what the files of {len(v)} snapshot(s) state: "
+                         f"{', '.join(v[:4])}{' ...' if len(v) > 4 else ''}; to keep their own, set it only in "
+                         "the sidecars of the snapshots that lack it" for key, v in sorted(by_key.items()))
 
     def left_out_note(self) -> str | None:
         """One line on the folder's files that are not used (None if every file is)."""

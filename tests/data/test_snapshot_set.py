@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mala_synth import VOXEL as VOXEL_OF_SIDECARS
 from mala_synth import default_info, write_snapshot
 
 from surrogate_hpo.data import (
@@ -169,3 +170,20 @@ def test_openpmd_arrays_are_fingerprinted(tmp_path):
     sa, sb = (load_snapshot(folder / "Al_snapshot0", energy_grid=grid) for folder in (a, b))
     assert {sa.files["descriptors"].name, sa.files["ldos"].name} == {"Al_snapshot0.in.h5", "Al_snapshot0.out.h5"}
     assert snapshot_fingerprint(sa) != snapshot_fingerprint(sb)
+
+
+def test_a_config_value_that_replaces_a_snapshots_own_is_said(tmp_path):
+    """MALA's DataShuffler writes snapshots without metadata; a config value given for them
+    reaches every snapshot, and the summary names those whose own files said otherwise."""
+    write_snapshot(tmp_path, "shuffled0", info=None)
+    for name in ("s1", "s2"):
+        write_snapshot(tmp_path, name)
+    ss = SnapshotSet.from_directory(tmp_path, train=["shuffled0"], validation=["s1"], test=["s2"],
+                                    temperature=298.0, n_electrons=20.0, voxel=VOXEL_OF_SIDECARS,
+                                    energy_grid={"offset": -5.0, "spacing": 2.5})
+    assert ss.train[0].replaced == {} and ss.validation[0].replaced == {"n_electrons": "12 in s1.info.json"}
+    note = ss.replaced_note()
+    assert note.startswith("note: data.n_electrons replaces what the files of 2 snapshot(s) state: "
+                           "s1 (12 in s1.info.json), s2 (12 in s2.info.json)")
+    assert "temperature" not in note and "voxel" not in note  # the same values as the sidecars': nothing said
+    assert note in ss.summary()
