@@ -3,19 +3,22 @@
 MALA writes one openPMD series per file (HDF5 backend): ``/data/<iteration>/meshes/<mesh>/<i>``
 holds component ``i`` on the ``(nx, ny, nz)`` grid; the descriptor mesh (``Bispectrum``)
 carries the 3 grid coordinates first, as MALA's ``.in.npy`` does, the LDOS mesh one
-component per energy. The ``openpmd-api`` package installs here too, but the files are
+component per energy. Written from a pw.x output, the LDOS file also holds the snapshot's
+metadata (MALA's sidecar keys as iteration attributes, the voxel as the mesh's
+``gridSpacing`` and ``angles``, the atoms as particles). The ``openpmd-api`` package installs here too, but the files are
 plain HDF5 and h5py (already a dependency of the stack) reads them without it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_openpmd_array"]
+__all__ = ["read_openpmd_array", "read_openpmd_metadata"]
 
 
 def read_openpmd_array(path: Path, what: str) -> np.ndarray:
@@ -44,3 +47,48 @@ def read_openpmd_array(path: Path, what: str) -> np.ndarray:
     if len(shapes) != 1 or len(next(iter(shapes))) != 3:
         raise DataError(f"{path}: the {what} components have shapes {sorted(shapes)}; expected one (nx, ny, nz)")
     return np.stack(parts, axis=-1)
+
+
+def _plain(value: Any) -> Any:
+    """An HDF5 attribute as a JSON-like value (bytes -> str, numpy -> Python)."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def read_openpmd_metadata(path: Path) -> dict[str, Any]:
+    """The sidecar keys MALA stored in ``path`` (empty when it stored none): iteration
+    attributes, ``voxel`` (Å) from the mesh geometry, ``atoms`` (Å) from the particles,
+    ``pseudopotentials`` from the ``psp_<element>`` attributes."""
+    import h5py
+    from ase.cell import Cell
+
+    try:
+        with h5py.File(path, "r") as f:
+            (iteration,) = f["data"].values()
+            info = {k: _plain(v) for k, v in iteration.attrs.items()}
+            if "temperature" not in info:
+                return {}
+            (mesh,) = iteration["meshes"].values()
+            grid = next(iter(mesh.values())).shape
+            unit = float(mesh.attrs.get("gridUnitSI", 1e-10)) / 1e-10
+            if "gridSpacing" in mesh.attrs and "angles" in mesh.attrs:  # as MALA rebuilds it: ase.Cell.new
+                cellpar = [*(np.asarray(mesh.attrs["gridSpacing"], float) * unit), *mesh.attrs["angles"]]
+                info["voxel"] = Cell.new(cellpar).array.tolist()
+            atoms = iteration.get("particles/atoms")
+            if atoms is not None and "voxel" in info:
+                keys = sorted(atoms["position"].keys(), key=int)
+                scale = float(atoms["position"][keys[0]].attrs.get("unitSI", 1e-10)) / 1e-10
+                info["atoms"] = {
+                    "numbers": [int(np.ravel(atoms["number"][k][()])[0]) for k in keys],
+                    "positions": [(np.asarray(atoms["position"][k][()], float) * scale).tolist() for k in keys],
+                    "cell": (np.asarray(info["voxel"]) * np.asarray(grid)[:, None]).tolist(),
+                    "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise DataError(f"{path}: the openPMD metadata are not readable ({type(exc).__name__}: {exc})") from None
+    psp = {k[len("psp_"):]: v for k, v in info.items() if k.startswith("psp_")}
+    if psp:
+        info["pseudopotentials"] = psp
+    return info

@@ -21,7 +21,7 @@ from ase.data import chemical_symbols
 
 from .errors import DataError
 
-__all__ = ["Sidecar", "atoms_from_dict", "read_sidecar", "unknown_symbols"]
+__all__ = ["Sidecar", "atoms_from_dict", "read_sidecar", "sidecar_from_dict", "unknown_symbols"]
 
 REFERENCE_KEYS = ("fermi_energy_dft", "band_energy_dft_calculation", "total_energy_dft_calculation")
 #: MALA's flat keys -> our energy-term names
@@ -129,6 +129,12 @@ def read_sidecar(path: Path) -> Sidecar:
                         "file.") from None
     if not isinstance(info, dict):
         raise DataError(f"{path}: sidecar must hold a JSON object, got {type(info).__name__}.")
+    return sidecar_from_dict(info, path)
+
+
+def sidecar_from_dict(info: dict[str, Any], path: Path) -> Sidecar:
+    """What the sidecar keys ``info`` state (read from ``path``: a sidecar, or the metadata of
+    MALA's openPMD file)."""
     out = Sidecar(path, raw=info)
     if info.get("atoms") is not None:
         out.atoms = atoms_from_dict(info["atoms"], str(path))

@@ -25,9 +25,9 @@ from ase import Atoms
 from ..physics.energy_grid import EnergyGrid
 from .coordinates import columns_are_coordinates
 from .errors import OVERRIDE_KEYS, DataError
-from .openpmd import read_openpmd_array
+from .openpmd import read_openpmd_array, read_openpmd_metadata
 from .qe_output import QEOutput, read_qe_output
-from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar
+from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar, sidecar_from_dict
 from .valence import find_pseudopotential, upf_valence
 
 __all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES",
@@ -336,6 +336,8 @@ def load_snapshot(
                         "so there are no descriptors. Expected 3 + F columns with F >= 1.")
 
     side = read_sidecar(sidecar)
+    if not side.exists and out_path.suffix == ".h5" and (stored := read_openpmd_metadata(out_path)):
+        side = sidecar_from_dict(stored, out_path)  # MALA's openPMD files may carry the sidecar's keys
     if side.grid_dimensions is not None and side.grid_dimensions != tuple(y.shape[:3]):
         raise DataError(f"{sidecar}: grid_dimensions {list(side.grid_dimensions)} disagree with the arrays' grid "
                         f"{list(y.shape[:3])} ({out_path.name}). Fix the sidecar.")
@@ -346,26 +348,26 @@ def load_snapshot(
 
     sources: dict[str, str] = {}
     missing: list[str] = []
-    grid = _energy_grid(energy_grid, side.energy_grid, sidecar, y.shape[-1], out_path, missing, sources,
+    grid = _energy_grid(energy_grid, side.energy_grid, side.path, y.shape[-1], out_path, missing, sources,
                         fallback_energy_grid)
 
     temp, sources["temperature"] = _pick([
-        (temperature, "argument temperature"), (side.temperature, str(sidecar)),
+        (temperature, "argument temperature"), (side.temperature, str(side.path)),
         (qe.temperature if qe else None, qe_src + " (Fermi-Dirac smearing width / k_B)")])
     if temp is None:
         missing.append("temperature")
     n_el, sources["n_electrons"] = _pick([
-        (n_electrons, "argument n_electrons"), (side.n_electrons, str(sidecar)),
+        (n_electrons, "argument n_electrons"), (side.n_electrons, str(side.path)),
         (qe.n_electrons if qe else None, qe_src)])
     if n_el is None:
         missing.append("n_electrons")
 
-    atoms, sources["atoms"] = _pick([(side.atoms, str(sidecar)), (qe.atoms if qe else None, qe_src)])
+    atoms, sources["atoms"] = _pick([(side.atoms, str(side.path)), (qe.atoms if qe else None, qe_src)])
     cell_voxel = None
     if atoms is not None and np.any(atoms.cell.array):
         cell_voxel = atoms.cell.array / np.asarray(y.shape[:3], dtype=float)[:, None]
     vox, sources["voxel"] = _pick([
-        (voxel, "argument voxel"), (side.voxel, str(sidecar)),
+        (voxel, "argument voxel"), (side.voxel, str(side.path)),
         (cell_voxel, f"cell of {sources['atoms']} / grid {tuple(y.shape[:3])}")])
     if vox is None:
         missing.append("voxel")
@@ -375,10 +377,10 @@ def load_snapshot(
             raise DataError(f"snapshot {name!r}: voxel from {sources['voxel']} must be a non-singular "
                             f"3x3 matrix (Å), got {vox.tolist()}.")
 
-    stated_by = [(sidecar.name, side), (Path(qe_src).name, qe)]
+    stated_by = [(side.path.name, side), (Path(qe_src).name, qe)]
     replaced = _replaced({"temperature": (temp, [(getattr(f, "temperature", None), n) for n, f in stated_by]),
                           "n_electrons": (n_el, [(getattr(f, "n_electrons", None), n) for n, f in stated_by]),
-                          "voxel": (vox, [(side.voxel, sidecar.name), (cell_voxel, f"the cell of {sources['atoms']}")])},
+                          "voxel": (vox, [(side.voxel, side.path.name), (cell_voxel, f"the cell of {sources['atoms']}")])},
                          sources)
     if missing:
         lines = [f"  {key}: add {OVERRIDE_KEYS[key]}" for key in missing]
@@ -397,7 +399,7 @@ def load_snapshot(
     qe_ref = {"fermi_energy_dft": qe.fermi_energy, "band_energy_dft_calculation": qe.band_energy,
               "total_energy_dft_calculation": qe.total_energy} if qe else {}
     for key in REFERENCE_KEYS:
-        value, src = _pick([(side.references.get(key), str(sidecar)), (qe_ref.get(key), qe_src)])
+        value, src = _pick([(side.references.get(key), str(side.path)), (qe_ref.get(key), qe_src)])
         if value is not None:
             reference[key], sources[key] = float(value), src
 

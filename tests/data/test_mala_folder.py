@@ -42,6 +42,24 @@ def test_openpmd_snapshot_equals_the_numpy_one():
     assert np.array_equal(np.asarray(a.descriptors), b.descriptors) and np.array_equal(np.asarray(a.ldos), b.ldos)
 
 
+def test_an_openpmd_file_without_a_sidecar_gives_its_own_metadata(tmp_path):
+    """MALA stores the sidecar's keys in the openPMD LDOS file (attributes, mesh geometry,
+    particles): without the .info.json the snapshot reads the same."""
+    for suffix in (".in.h5", ".out.h5"):
+        shutil.copy(FIXTURE / "openpmd" / f"Al_snapshot0{suffix}", tmp_path)
+    with_sidecar = load_snapshot(FIXTURE / "openpmd" / "Al_snapshot0", energy_grid=GRID)
+    alone = load_snapshot(tmp_path / "Al_snapshot0", energy_grid=GRID)
+    assert alone.sources["temperature"].endswith("Al_snapshot0.out.h5")
+    assert alone.temperature == pytest.approx(with_sidecar.temperature, rel=1e-9)
+    assert alone.n_electrons == with_sidecar.n_electrons == 12.0
+    np.testing.assert_allclose(alone.voxel, with_sidecar.voxel, atol=1e-6)
+    np.testing.assert_allclose(alone.atoms.positions, with_sidecar.atoms.positions, atol=1e-6)
+    np.testing.assert_allclose(alone.atoms.cell.array, with_sidecar.atoms.cell.array, atol=1e-5)
+    assert alone.atoms.get_chemical_symbols() == with_sidecar.atoms.get_chemical_symbols()
+    assert alone.reference == pytest.approx(with_sidecar.reference, rel=1e-12)
+    assert alone.valence_charges == {"Al": 3.0}
+
+
 def _cli(*overrides: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "surrogate_hpo", "data=mala_dir", "budget=quick",
                            f"output_root={out}", *overrides], capture_output=True, text=True, timeout=900,
