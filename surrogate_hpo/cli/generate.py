@@ -10,6 +10,7 @@ Examples::
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,8 +40,27 @@ def run(cfg: DictConfig) -> list[Path]:
 @hydra.main(config_path=str(CONF_DIR / "generate"), config_name="config", version_base="1.3")
 def _task(cfg: DictConfig) -> None:
     with user_errors("surrogate-hpo-generate", (SurrogateHpoError,)):
-        for p in run(cfg):
+        try:
+            paths = run(cfg)
+        except ConfigError:
+            _remove_log_folder()  # a refused config leaves nothing behind
+            raise
+        for p in paths:
             print(p)
+
+
+def _remove_log_folder() -> None:
+    """Remove the log folder Hydra made for this run, and the folders above it it left empty."""
+    from hydra.core.hydra_config import HydraConfig
+
+    logging.shutdown()
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in (run_dir.parent, run_dir.parent.parent):  # .logs, then output_dir, if empty now
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def main() -> None:

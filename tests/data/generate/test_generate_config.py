@@ -73,6 +73,7 @@ def test_the_command_ends_with_one_line_and_exit_2(tmp_path, setting, words):
     assert f"surrogate-hpo-generate: ConfigError: {words}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list(tmp_path.rglob("*.npy")) and not list(tmp_path.rglob("*.info.json"))
+    assert not (tmp_path / "out").exists()  # not even Hydra's log folder
 
 
 def test_the_shipped_settings_pass_and_null_stays_allowed_where_documented():
