@@ -50,6 +50,7 @@ def run(cfg: DictConfig) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         target = (out_dir / "ldos.npy") if cfg.write_ldos else Path(tmp) / "ldos.npy"
         partial = temporary_path(target)  # becomes ldos.npy only when the prediction succeeds
+        partial.unlink(missing_ok=True)  # a stale file or a planted link: removed, not followed
         try:
             prediction = predict_structure(model, structure, grid=grid, ldos_path=partial,
                                            batch_points=int(cfg.batch_points), device=str(cfg.device),

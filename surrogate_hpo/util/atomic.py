@@ -34,8 +34,9 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
+    tmp.unlink(missing_ok=True)  # a run killed mid-write under a reused pid left it (unlink never follows a link)
     try:
-        with open(tmp, "xb") as fh:  # exclusive: a link planted at the name is not followed
+        with open(tmp, "xb") as fh:  # exclusive: a link planted at the name since is not followed
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
