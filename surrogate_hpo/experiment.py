@@ -44,6 +44,7 @@ def run_study(raw: dict[str, Any], run_dir: Path, *, started: float | None = Non
         method = make_method(config.method, config.search_space)
         check_cluster(config.cluster)
         folder = open_study_folder(config.resume, config.output_root, config.study_name, Path(run_dir))
+        folder.check_no_links()
         if folder.resuming:
             folder.check_same_study(raw, None)
     if folder.resuming and folder.finished:

@@ -99,13 +99,8 @@ class StudyFolder:
         """Write ``study.json`` (a new study) and record the start of this run.
 
         ``data_fingerprints``: ``{"data": <arrays' digest>, "metadata": <metadata files' digest>}``.
-        ConfigError when the folder holds a symbolic link: a study writes only inside its folder.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        links = links_inside(self.path)
-        if links:
-            raise ConfigError(f"{self.path} holds symbolic links ({', '.join(map(str, links))}); a study writes only "
-                              "inside its own folder: remove the links, or start a new study without resume")
         if not self.resuming:
             self.marker = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                            "package_version": __version__, "config": dict(cfg),
@@ -115,6 +110,13 @@ class StudyFolder:
         status["status"] = "running"
         status.setdefault("runs", []).append({"started": time.time(), "resumed": self.resuming})
         write_json(self.path / STATUS, status)
+
+    def check_no_links(self) -> None:
+        """ConfigError when the folder holds a symbolic link: a study writes only inside its folder."""
+        links = links_inside(self.path) if self.path.is_dir() else []
+        if links:
+            raise ConfigError(f"{self.path} holds symbolic links ({', '.join(map(str, links))}); a study writes only "
+                              "inside its own folder: remove the links, or start a new study without resume")
 
     def end(self, how: str) -> None:
         """Record the end of this run: ``finished``, ``interrupted`` or ``failed``."""

@@ -25,7 +25,7 @@ def test_a_study_folder_with_a_link_inside_is_refused(tmp_path, victim):
     (run_dir / "final" / "naswot_scores.png").symlink_to(victim)
     folder = open_study_folder(False, str(tmp_path / "out"), "naswot", run_dir)
     with pytest.raises(ConfigError, match="holds symbolic links .*naswot_scores.png"):
-        folder.begin({"study_name": "naswot"}, {"data": "d", "metadata": "m"})
+        folder.check_no_links()
     assert victim.read_text() == "keep me"
     assert links_inside(tmp_path / "elsewhere") == []
 
@@ -38,3 +38,21 @@ def test_a_plot_replaces_a_link_at_its_name(tmp_path, victim):
     assert not (tmp_path / "plot.png").is_symlink()
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert victim.read_text() == "keep me"
+
+
+def test_a_study_stops_at_its_config_checks_when_its_folder_holds_a_link(tmp_path, victim):
+    """Before any data is read or Ray starts (a colleague planted the link in a shared output root)."""
+    from composed_config import compose_config
+
+    from surrogate_hpo.experiment import run_study
+
+    run_dir = tmp_path / "out" / "naswot" / "20260101-000000"
+    run_dir.mkdir(parents=True)
+    (run_dir / "tune").symlink_to(victim.parent, target_is_directory=True)
+    cfg = compose_config(["budget=quick", f"output_root={tmp_path / 'out'}"])
+    with pytest.raises(ConfigError, match="holds symbolic links"):
+        run_study(cfg, run_dir)
+    assert sorted(p.name for p in victim.parent.iterdir()) == ["important.txt"]
+    import ray
+
+    assert not ray.is_initialized()
