@@ -21,8 +21,11 @@ _BLOCKS = 32
 
 
 def file_fingerprint(path: str | os.PathLike) -> str:
-    """Size plus sampled content of one file, as a hex digest."""
+    """Size plus sampled content of one file, as a hex digest; of a folder (openPMD's ADIOS2
+    ``.bp``), the digest over its files' names and digests."""
     path = Path(path)
+    if path.is_dir():
+        return files_fingerprint((str(f.relative_to(path)), f) for f in sorted(path.rglob("*")) if f.is_file())
     size = path.stat().st_size
     h = hashlib.sha256(str(size).encode())
     with open(path, "rb") as fh:

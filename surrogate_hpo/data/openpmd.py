@@ -18,11 +18,21 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["read_openpmd_array", "read_openpmd_metadata"]
+__all__ = ["OPENPMD_SUFFIXES", "is_openpmd", "read_openpmd_array", "read_openpmd_metadata"]
+
+#: openPMD backends read: HDF5 files (h5py) and ADIOS2 folders (``openpmd-api``, optional)
+OPENPMD_SUFFIXES = (".h5", ".bp")
+
+
+def is_openpmd(path: Path) -> bool:
+    """An HDF5 file or an ADIOS2 folder (``<name>.bp`` is a folder)."""
+    return (path.suffix == ".h5" and path.is_file()) or (path.suffix == ".bp" and path.is_dir())
 
 
 def read_openpmd_array(path: Path, what: str) -> np.ndarray:
     """The mesh of ``path`` as ``(nx, ny, nz, components)`` float32 (DataError if unreadable)."""
+    if path.suffix == ".bp":
+        return _read_series_array(path, what)
     import h5py
 
     try:
@@ -62,6 +72,8 @@ def read_openpmd_metadata(path: Path) -> dict[str, Any]:
     """The sidecar keys MALA stored in ``path`` (empty when it stored none): iteration
     attributes, ``voxel`` (Å) from the mesh geometry, ``atoms`` (Å) from the particles,
     ``pseudopotentials`` from the ``psp_<element>`` attributes."""
+    if path.suffix == ".bp":
+        return _series_metadata(path)
     import h5py
     from ase.cell import Cell
 
@@ -88,6 +100,74 @@ def read_openpmd_metadata(path: Path) -> dict[str, Any]:
                     "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise DataError(f"{path}: the openPMD metadata are not readable ({type(exc).__name__}: {exc})") from None
+    psp = {k[len("psp_"):]: v for k, v in info.items() if k.startswith("psp_")}
+    if psp:
+        info["pseudopotentials"] = psp
+    return info
+
+
+def _series(path: Path) -> Any:
+    """``path`` opened with ``openpmd-api`` (ADIOS2), checked to hold one iteration."""
+    try:
+        import openpmd_api as io
+    except ImportError:
+        raise DataError(f"{path}: reading openPMD ADIOS2 (.bp) needs openpmd-api: pip install openpmd-api") from None
+    try:  # MALA stores each atom as a record component of 3 values, which the extent check rejects
+        series = io.Series(str(path), io.Access.read_only, '{"verify_homogeneous_extents": false}')
+    except Exception as exc:  # openpmd-api raises its own error types
+        raise DataError(f"{path}: not a readable openPMD series ({type(exc).__name__}: {exc})") from None
+    if len(series.iterations) != 1:
+        raise DataError(f"{path}: {len(series.iterations)} iterations; a snapshot file holds one")
+    return series
+
+
+def _read_series_array(path: Path, what: str) -> np.ndarray:
+    series = _series(path)
+    iteration = series.iterations[next(iter(series.iterations))]
+    if len(iteration.meshes) != 1:
+        raise DataError(f"{path}: meshes {sorted(iteration.meshes)}; a snapshot file holds one ({what})")
+    mesh = iteration.meshes[next(iter(iteration.meshes))]
+    keys = sorted(mesh, key=lambda k: int(k) if k.isdigit() else -1)
+    if not keys or [k for k in keys] != [str(i) for i in range(len(keys))]:
+        raise DataError(f"{path}: the {what} mesh's components are {keys}; expected 0..n-1")
+    chunks = [mesh[k].load_chunk() for k in keys]
+    series.flush()
+    parts = [np.asarray(c, dtype=np.float32) for c in chunks]
+    series.close()
+    if len({p.shape for p in parts}) != 1 or parts[0].ndim != 3:
+        raise DataError(f"{path}: the {what} components have shapes {sorted({p.shape for p in parts})}; "
+                        "expected one (nx, ny, nz)")
+    return np.stack(parts, axis=-1)
+
+
+def _series_metadata(path: Path) -> dict[str, Any]:
+    """As :func:`read_openpmd_metadata`, for an ADIOS2 series."""
+    from ase.cell import Cell
+
+    series = _series(path)
+    iteration = series.iterations[next(iter(series.iterations))]
+    info = {k: _plain(iteration.get_attribute(k)) for k in iteration.attributes}
+    if "temperature" not in info:
+        series.close()
+        return {}
+    mesh = iteration.meshes[next(iter(iteration.meshes))]
+    if "angles" in mesh.attributes:
+        unit = float(mesh.grid_unit_SI) / 1e-10
+        info["voxel"] = Cell.new([*(np.asarray(mesh.grid_spacing, float) * unit),
+                                  *mesh.get_attribute("angles")]).array.tolist()
+        grid = mesh[next(iter(mesh))].shape
+        if "atoms" in iteration.particles:
+            atoms = iteration.particles["atoms"]
+            keys = sorted(atoms["position"], key=int)
+            pos = [atoms["position"][k].load_chunk() for k in keys]
+            num = [atoms["number"][k].load_chunk() for k in keys]
+            series.flush()
+            scale = float(atoms["position"][keys[0]].unit_SI) / 1e-10
+            info["atoms"] = {"numbers": [int(np.ravel(n)[0]) for n in num],
+                             "positions": [(np.asarray(q, float) * scale).tolist() for q in pos],
+                             "cell": (np.asarray(info["voxel"]) * np.asarray(grid)[:, None]).tolist(),
+                             "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
+    series.close()
     psp = {k[len("psp_"):]: v for k, v in info.items() if k.startswith("psp_")}
     if psp:
         info["pseudopotentials"] = psp

@@ -25,7 +25,12 @@ from ase import Atoms
 from ..physics.energy_grid import EnergyGrid
 from .coordinates import columns_are_coordinates
 from .errors import OVERRIDE_KEYS, DataError
-from .openpmd import read_openpmd_array, read_openpmd_metadata
+from .openpmd import (
+    OPENPMD_SUFFIXES,
+    is_openpmd,
+    read_openpmd_array,
+    read_openpmd_metadata,
+)
 from .qe_output import QEOutput, read_qe_output
 from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar, sidecar_from_dict
 from .valence import find_pseudopotential, upf_valence
@@ -35,7 +40,7 @@ __all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
 QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
-_SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".info.json")
+_SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".in.bp", ".out.bp", ".info.json")
 #: Roles in :attr:`Snapshot.files` of the arrays, and of the files metadata come from.
 ARRAY_ROLES = ("descriptors", "ldos")
 METADATA_ROLES = ("sidecar", "qe_output")
@@ -155,9 +160,16 @@ def count_nonfinite(array: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> int:
 
 
 def _array_path(directory: Path, name: str, kind: str) -> Path:
-    """``<name>.<kind>.npy``, or MALA's openPMD ``<name>.<kind>.h5`` when only that exists."""
-    npy, h5 = directory / f"{name}.{kind}.npy", directory / f"{name}.{kind}.h5"
-    return h5 if h5.is_file() and not npy.exists() else npy
+    """``<name>.<kind>.npy``, or MALA's openPMD ``<name>.<kind>.h5`` / ``.bp`` when only that exists."""
+    npy = directory / f"{name}.{kind}.npy"
+    if npy.exists():
+        return npy
+    return next((p for p in (directory / f"{name}.{kind}{ext}" for ext in OPENPMD_SUFFIXES) if is_openpmd(p)), npy)
+
+
+def _is_array(path: Path) -> bool:
+    """A ``.npy`` file or an openPMD file (HDF5) or folder (ADIOS2)."""
+    return path.is_file() if path.suffix == ".npy" else is_openpmd(path)
 
 
 def _check_npy_header(path: Path, what: str) -> None:
@@ -183,7 +195,7 @@ def _check_npy_header(path: Path, what: str) -> None:
 
 
 def _load_array(path: Path, what: str, mmap: bool) -> np.ndarray:
-    if path.suffix == ".h5":
+    if path.suffix in OPENPMD_SUFFIXES:
         return read_openpmd_array(path, what)
     _check_npy_header(path, what)
     try:
@@ -306,7 +318,7 @@ def load_snapshot(
     in_path, out_path = _array_path(directory, name, "in"), _array_path(directory, name, "out")
     sidecar = directory / f"{name}.info.json"
     needed = (in_path, out_path) if require_descriptors else (out_path,)
-    absent = [p for p in needed if not p.is_file()]
+    absent = [p for p in needed if not _is_array(p)]
     if absent:
         kinds = {in_path: ".in.npy (descriptors)", out_path: ".out.npy (LDOS)"}
         why = {p: ("is a folder" if p.is_dir() else "is a broken link" if p.is_symlink() else "is missing")
@@ -316,7 +328,7 @@ def load_snapshot(
                         + f". A snapshot needs {name}.in.npy and {name}.out.npy as files in the same folder.")
 
     y = _load_array(out_path, "LDOS", mmap)
-    x = _load_array(in_path, "descriptor", mmap) if in_path.is_file() else None
+    x = _load_array(in_path, "descriptor", mmap) if _is_array(in_path) else None
     for p, a, layout in ((in_path, x, "(nx, ny, nz, 3 + F)"), (out_path, y, "(nx, ny, nz, nE)")):
         if a is None:
             continue
@@ -336,7 +348,7 @@ def load_snapshot(
                         "so there are no descriptors. Expected 3 + F columns with F >= 1.")
 
     side = read_sidecar(sidecar)
-    if not side.exists and out_path.suffix == ".h5" and (stored := read_openpmd_metadata(out_path)):
+    if not side.exists and out_path.suffix in OPENPMD_SUFFIXES and (stored := read_openpmd_metadata(out_path)):
         side = sidecar_from_dict(stored, out_path)  # MALA's openPMD files may carry the sidecar's keys
     if side.grid_dimensions is not None and side.grid_dimensions != tuple(y.shape[:3]):
         raise DataError(f"{sidecar}: grid_dimensions {list(side.grid_dimensions)} disagree with the arrays' grid "

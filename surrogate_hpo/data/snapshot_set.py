@@ -62,12 +62,12 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
         raise DataError(f"{directory}: cannot list the folder ({e})") from None
     ins = {p.name[: -len(".in.npy")]: p for p in entries if p.name.endswith(".in.npy")}
     outs = {p.name[: -len(".out.npy")]: p for p in entries if p.name.endswith(".out.npy")}
-    for p in entries:  # MALA's openPMD files stand in for the .npy ones
-        for suffix, table in ((".in.h5", ins), (".out.h5", outs)):
+    for p in entries:  # MALA's openPMD files (HDF5) and folders (ADIOS2) stand in for the .npy ones
+        for suffix, table in ((".in.h5", ins), (".out.h5", outs), (".in.bp", ins), (".out.bp", outs)):
             if p.name.endswith(suffix) and p.name[: -len(suffix)] not in table:
                 table[p.name[: -len(suffix)]] = p
     bad = {p.name: ("a folder" if p.is_dir() else "a broken link or loop") for p in [*ins.values(), *outs.values()]
-           if not p.is_file()}
+           if not (p.is_file() or (p.suffix == ".bp" and p.is_dir()))}
     if bad:
         raise DataError(f"{directory}: " + "; ".join(f"{n} is {why}" for n, why in sorted(bad.items()))
                         + "; a snapshot's arrays must be files: replace or remove them")
@@ -85,8 +85,7 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
     used = {p.name for n in names for p in (ins.get(n), outs.get(n)) if p is not None}
     for p in entries:
         if p.name not in used and p.name not in left_out and p.name.endswith(_ARRAY_SUFFIXES):
-            left_out[p.name] = ("openPMD with ADIOS2 (.bp) is not read: convert it with MALA's DataConverter to "
-                                "HDF5 (.h5) or .npy" if p.name.endswith(".bp") else "not a .in.npy/.out.npy pair")
+            left_out[p.name] = "not a .in.npy/.out.npy pair"
     return Discovery(sorted(names, key=_natural_key), left_out)
 
 

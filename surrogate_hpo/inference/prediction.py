@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..data.errors import DataError
+from ..data.openpmd import OPENPMD_SUFFIXES, is_openpmd
 from ..data.snapshot import Snapshot, load_snapshot, snapshot_files
 from ..descriptors.bispectrum import slab_planes
 from .energies import energy_errors, structure_energies
@@ -67,9 +68,10 @@ def _load_mala_snapshot(path: Path, model: SurrogateModel) -> Snapshot:
 
 
 def _snapshot_array(directory: Path, name: str, kind: str) -> Path | None:
-    """``<name>.<kind>.npy`` or MALA's openPMD ``<name>.<kind>.h5``, whichever is a file."""
-    found = [directory / f"{name}.{kind}{ext}" for ext in (".npy", ".h5")]
-    return next((p for p in found if p.is_file()), None)
+    """``<name>.<kind>.npy`` or MALA's openPMD ``<name>.<kind>.h5`` / ``.bp``, whichever there is."""
+    npy = directory / f"{name}.{kind}.npy"
+    found = [npy] if npy.is_file() else [directory / f"{name}.{kind}{ext}" for ext in OPENPMD_SUFFIXES]
+    return next((p for p in found if p.is_file() or is_openpmd(p)), None)
 
 
 def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:

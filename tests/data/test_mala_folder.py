@@ -60,6 +60,50 @@ def test_an_openpmd_file_without_a_sidecar_gives_its_own_metadata(tmp_path):
     assert alone.valence_charges == {"Al": 3.0}
 
 
+def _as_adios2(h5: Path, bp: Path) -> None:
+    """Rewrite a MALA openPMD HDF5 file as an ADIOS2 series (.bp folder), meshes, geometry and
+    iteration attributes kept: what MALA's DataConverter writes with naming_scheme '*.bp'."""
+    import h5py
+    import openpmd_api as io
+
+    series = io.Series(str(bp), io.Access.create)
+    with h5py.File(h5, "r") as f:
+        (key, group) = next(iter(f["data"].items()))
+        iteration = series.iterations[int(key)]
+        for name, value in group.attrs.items():
+            iteration.set_attribute(name, value.decode() if isinstance(value, bytes) else value.item()
+                                    if hasattr(value, "item") else value)
+        for mesh_name, mesh_group in group["meshes"].items():
+            mesh = iteration.meshes[mesh_name]
+            mesh.grid_spacing = [float(v) for v in mesh_group.attrs["gridSpacing"]]
+            mesh.grid_unit_SI = float(mesh_group.attrs["gridUnitSI"])
+            mesh.set_attribute("angles", [float(v) for v in mesh_group.attrs["angles"]])
+            for component, data in mesh_group.items():
+                values = np.ascontiguousarray(data[()])
+                record = mesh[component]
+                record.reset_dataset(io.Dataset(values.dtype, values.shape))
+                record.store_chunk(values)
+        series.flush()
+    series.close()
+
+
+def test_an_adios2_snapshot_equals_the_hdf5_one(tmp_path):
+    """openPMD's other backend (ADIOS2, a .bp folder) reads the same, metadata included, and is fingerprinted."""
+    from surrogate_hpo.data.shards import snapshot_fingerprint
+
+    for suffix in (".in", ".out"):
+        _as_adios2(FIXTURE / "openpmd" / f"Al_snapshot0{suffix}.h5", tmp_path / f"Al_snapshot0{suffix}.bp")
+    assert (tmp_path / "Al_snapshot0.out.bp").is_dir()
+    h5 = load_snapshot(FIXTURE / "openpmd" / "Al_snapshot0", energy_grid=GRID)
+    bp = load_snapshot(tmp_path / "Al_snapshot0", energy_grid=GRID)
+    assert np.array_equal(np.asarray(h5.descriptors), bp.descriptors) and np.array_equal(h5.ldos, bp.ldos)
+    assert bp.sources["temperature"].endswith("Al_snapshot0.out.bp") and bp.temperature == h5.temperature
+    np.testing.assert_allclose(bp.voxel, h5.voxel, atol=1e-6)
+    before = snapshot_fingerprint(bp)
+    (tmp_path / "Al_snapshot0.out.bp" / "extra").write_bytes(b"changed")
+    assert snapshot_fingerprint(bp) != before
+
+
 def _cli(*overrides: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "surrogate_hpo", "data=mala_dir", "budget=quick",
                            f"output_root={out}", *overrides], capture_output=True, text=True, timeout=900,
