@@ -40,11 +40,17 @@ def test_a_plot_replaces_a_link_at_its_name(tmp_path, victim):
     assert victim.read_text() == "keep me"
 
 
-def test_a_study_stops_at_its_config_checks_when_its_folder_holds_a_link(tmp_path, victim):
+def test_a_study_stops_at_its_config_checks_when_its_folder_holds_a_link(tmp_path, victim, monkeypatch):
     """Before any data is read or Ray starts (a colleague planted the link in a shared output root)."""
     from composed_config import compose_config
 
+    from surrogate_hpo import experiment
     from surrogate_hpo.experiment import run_study
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data were loaded (and Ray started) before the folder was checked")
+
+    monkeypatch.setattr(experiment, "_load_data", no_data)
 
     run_dir = tmp_path / "out" / "naswot" / "20260101-000000"
     run_dir.mkdir(parents=True)
@@ -53,6 +59,3 @@ def test_a_study_stops_at_its_config_checks_when_its_folder_holds_a_link(tmp_pat
     with pytest.raises(ConfigError, match="holds symbolic links"):
         run_study(cfg, run_dir)
     assert sorted(p.name for p in victim.parent.iterdir()) == ["important.txt"]
-    import ray
-
-    assert not ray.is_initialized()
