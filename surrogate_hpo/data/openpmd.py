@@ -5,8 +5,8 @@ holds component ``i`` on the ``(nx, ny, nz)`` grid; the descriptor mesh (``Bispe
 carries the 3 grid coordinates first, as MALA's ``.in.npy`` does, the LDOS mesh one
 component per energy. Written from a pw.x output, the LDOS file also holds the snapshot's
 metadata (MALA's sidecar keys as iteration attributes, the voxel as the mesh's
-``gridSpacing`` and ``angles``, the atoms as particles). The ``openpmd-api`` package installs here too, but the files are
-plain HDF5 and h5py (already a dependency of the stack) reads them without it.
+``gridSpacing`` and ``angles``, the atoms as particles). HDF5 files are read with h5py (a
+dependency already); ADIOS2 (``.bp``) folders need ``openpmd-api`` (an optional extra).
 """
 
 from __future__ import annotations
@@ -72,38 +72,55 @@ def read_openpmd_metadata(path: Path) -> dict[str, Any]:
     """The sidecar keys MALA stored in ``path`` (empty when it stored none): iteration
     attributes, ``voxel`` (Å) from the mesh geometry, ``atoms`` (Å) from the particles,
     ``pseudopotentials`` from the ``psp_<element>`` attributes."""
-    if path.suffix == ".bp":
-        return _series_metadata(path)
-    import h5py
+    try:
+        stored = _series_stored(path) if path.suffix == ".bp" else _hdf5_stored(path)
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise DataError(f"{path}: the openPMD metadata are not readable ({type(exc).__name__}: {exc})") from None
+    return _sidecar_keys(stored) if stored is not None else {}
+
+
+def _sidecar_keys(stored: dict[str, Any]) -> dict[str, Any]:
+    """Sidecar keys from what either backend read: ``attributes``, ``grid``, and where MALA
+    stored them ``spacing`` / ``angles`` / ``unit`` (m) and the atoms' ``numbers`` /
+    ``positions`` / ``position_unit`` (m); the cell is rebuilt as MALA does (``ase.Cell.new``)."""
     from ase.cell import Cell
 
-    try:
-        with h5py.File(path, "r") as f:
-            (iteration,) = f["data"].values()
-            info = {k: _plain(v) for k, v in iteration.attrs.items()}
-            if "temperature" not in info:
-                return {}
-            (mesh,) = iteration["meshes"].values()
-            grid = next(iter(mesh.values())).shape
-            unit = float(mesh.attrs.get("gridUnitSI", 1e-10)) / 1e-10
-            if "gridSpacing" in mesh.attrs and "angles" in mesh.attrs:  # as MALA rebuilds it: ase.Cell.new
-                cellpar = [*(np.asarray(mesh.attrs["gridSpacing"], float) * unit), *mesh.attrs["angles"]]
-                info["voxel"] = Cell.new(cellpar).array.tolist()
-            atoms = iteration.get("particles/atoms")
-            if atoms is not None and "voxel" in info:
-                keys = sorted(atoms["position"].keys(), key=int)
-                scale = float(atoms["position"][keys[0]].attrs.get("unitSI", 1e-10)) / 1e-10
-                info["atoms"] = {
-                    "numbers": [int(np.ravel(atoms["number"][k][()])[0]) for k in keys],
-                    "positions": [(np.asarray(atoms["position"][k][()], float) * scale).tolist() for k in keys],
-                    "cell": (np.asarray(info["voxel"]) * np.asarray(grid)[:, None]).tolist(),
-                    "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise DataError(f"{path}: the openPMD metadata are not readable ({type(exc).__name__}: {exc})") from None
+    info = dict(stored["attributes"])
+    if stored.get("angles") is not None:
+        info["voxel"] = Cell.new([*(np.asarray(stored["spacing"], float) * stored["unit"] / 1e-10),
+                                  *stored["angles"]]).array.tolist()
+        if stored.get("numbers") is not None:
+            scale = stored["position_unit"] / 1e-10
+            info["atoms"] = {"numbers": [int(np.ravel(n)[0]) for n in stored["numbers"]],
+                             "positions": [(np.asarray(q, float) * scale).tolist() for q in stored["positions"]],
+                             "cell": (np.asarray(info["voxel"]) * np.asarray(stored["grid"])[:, None]).tolist(),
+                             "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
     psp = {k[len("psp_"):]: v for k, v in info.items() if k.startswith("psp_")}
     if psp:
         info["pseudopotentials"] = psp
     return info
+
+
+def _hdf5_stored(path: Path) -> dict[str, Any] | None:
+    """What MALA stored in an HDF5 file (None when it stored no metadata)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        (iteration,) = f["data"].values()
+        attributes = {k: _plain(v) for k, v in iteration.attrs.items()}
+        if "temperature" not in attributes:
+            return None
+        (mesh,) = iteration["meshes"].values()
+        stored: dict[str, Any] = {"attributes": attributes, "grid": next(iter(mesh.values())).shape,
+                                  "spacing": mesh.attrs.get("gridSpacing"), "angles": mesh.attrs.get("angles"),
+                                  "unit": float(mesh.attrs.get("gridUnitSI", 1e-10))}
+        atoms = iteration.get("particles/atoms")
+        if atoms is not None:
+            keys = sorted(atoms["position"].keys(), key=int)
+            stored.update(numbers=[atoms["number"][k][()] for k in keys],
+                          positions=[atoms["position"][k][()] for k in keys],
+                          position_unit=float(atoms["position"][keys[0]].attrs.get("unitSI", 1e-10)))
+    return stored
 
 
 def _series(path: Path) -> Any:
@@ -128,7 +145,7 @@ def _read_series_array(path: Path, what: str) -> np.ndarray:
         raise DataError(f"{path}: meshes {sorted(iteration.meshes)}; a snapshot file holds one ({what})")
     mesh = iteration.meshes[next(iter(iteration.meshes))]
     keys = sorted(mesh, key=lambda k: int(k) if k.isdigit() else -1)
-    if not keys or [k for k in keys] != [str(i) for i in range(len(keys))]:
+    if keys != [str(i) for i in range(len(keys))] or not keys:
         raise DataError(f"{path}: the {what} mesh's components are {keys}; expected 0..n-1")
     chunks = [mesh[k].load_chunk() for k in keys]
     series.flush()
@@ -140,35 +157,25 @@ def _read_series_array(path: Path, what: str) -> np.ndarray:
     return np.stack(parts, axis=-1)
 
 
-def _series_metadata(path: Path) -> dict[str, Any]:
-    """As :func:`read_openpmd_metadata`, for an ADIOS2 series."""
-    from ase.cell import Cell
-
+def _series_stored(path: Path) -> dict[str, Any] | None:
+    """What MALA stored in an ADIOS2 series (None when it stored no metadata)."""
     series = _series(path)
-    iteration = series.iterations[next(iter(series.iterations))]
-    info = {k: _plain(iteration.get_attribute(k)) for k in iteration.attributes}
-    if "temperature" not in info:
-        series.close()
-        return {}
-    mesh = iteration.meshes[next(iter(iteration.meshes))]
-    if "angles" in mesh.attributes:
-        unit = float(mesh.grid_unit_SI) / 1e-10
-        info["voxel"] = Cell.new([*(np.asarray(mesh.grid_spacing, float) * unit),
-                                  *mesh.get_attribute("angles")]).array.tolist()
-        grid = mesh[next(iter(mesh))].shape
+    try:
+        iteration = series.iterations[next(iter(series.iterations))]
+        attributes = {k: _plain(iteration.get_attribute(k)) for k in iteration.attributes}
+        if "temperature" not in attributes:
+            return None
+        mesh = iteration.meshes[next(iter(iteration.meshes))]
+        stored: dict[str, Any] = {"attributes": attributes, "grid": mesh[next(iter(mesh))].shape,
+                                  "spacing": mesh.grid_spacing, "unit": float(mesh.grid_unit_SI),
+                                  "angles": mesh.get_attribute("angles") if "angles" in mesh.attributes else None}
         if "atoms" in iteration.particles:
             atoms = iteration.particles["atoms"]
             keys = sorted(atoms["position"], key=int)
-            pos = [atoms["position"][k].load_chunk() for k in keys]
-            num = [atoms["number"][k].load_chunk() for k in keys]
+            stored.update(numbers=[atoms["number"][k].load_chunk() for k in keys],
+                          positions=[atoms["position"][k].load_chunk() for k in keys],
+                          position_unit=float(atoms["position"][keys[0]].unit_SI))
             series.flush()
-            scale = float(atoms["position"][keys[0]].unit_SI) / 1e-10
-            info["atoms"] = {"numbers": [int(np.ravel(n)[0]) for n in num],
-                             "positions": [(np.asarray(q, float) * scale).tolist() for q in pos],
-                             "cell": (np.asarray(info["voxel"]) * np.asarray(grid)[:, None]).tolist(),
-                             "pbc": [bool(info.get(f"periodic_boundary_conditions_{a}", True)) for a in "xyz"]}
-    series.close()
-    psp = {k[len("psp_"):]: v for k, v in info.items() if k.startswith("psp_")}
-    if psp:
-        info["pseudopotentials"] = psp
-    return info
+        return stored
+    finally:
+        series.close()

@@ -35,8 +35,8 @@ from .qe_output import QEOutput, read_qe_output
 from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar, sidecar_from_dict
 from .valence import find_pseudopotential, upf_valence
 
-__all__ = ["Snapshot", "load_snapshot", "snapshot_files", "count_nonfinite", "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES",
-           "METADATA_ROLES"]
+__all__ = ["Snapshot", "load_snapshot", "snapshot_files", "snapshot_array", "is_snapshot_array", "count_nonfinite",
+           "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES", "METADATA_ROLES", "FALLBACK_ENERGY_GRID"]
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
 QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
@@ -44,6 +44,8 @@ _SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".in.bp", ".out.bp", ".
 #: Roles in :attr:`Snapshot.files` of the arrays, and of the files metadata come from.
 ARRAY_ROLES = ("descriptors", "ldos")
 METADATA_ROLES = ("sidecar", "qe_output")
+#: :attr:`Snapshot.sources` entry of energy-grid keys taken from ``fallback_energy_grid``
+FALLBACK_ENERGY_GRID = "fallback energy_grid"
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -159,17 +161,18 @@ def count_nonfinite(array: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> int:
     return bad
 
 
-def _array_path(directory: Path, name: str, kind: str) -> Path:
-    """``<name>.<kind>.npy``, or MALA's openPMD ``<name>.<kind>.h5`` / ``.bp`` when only that exists."""
+def snapshot_array(directory: Path, name: str, kind: str) -> Path | None:
+    """The ``kind`` (``in``/``out``) array of snapshot ``name``: ``<name>.<kind>.npy``, or MALA's
+    openPMD ``<name>.<kind>.h5`` / ``.bp`` when there is no ``.npy``; None when there is none."""
     npy = directory / f"{name}.{kind}.npy"
     if npy.exists():
         return npy
-    return next((p for p in (directory / f"{name}.{kind}{ext}" for ext in OPENPMD_SUFFIXES) if is_openpmd(p)), npy)
+    return next((p for p in (directory / f"{name}.{kind}{ext}" for ext in OPENPMD_SUFFIXES) if is_openpmd(p)), None)
 
 
-def _is_array(path: Path) -> bool:
-    """A ``.npy`` file or an openPMD file (HDF5) or folder (ADIOS2)."""
-    return path.is_file() if path.suffix == ".npy" else is_openpmd(path)
+def is_snapshot_array(path: Path) -> bool:
+    """A ``.npy`` file, or an openPMD file (HDF5) or folder (ADIOS2)."""
+    return is_openpmd(path) if path.suffix in OPENPMD_SUFFIXES else path.is_file()
 
 
 def _check_npy_header(path: Path, what: str) -> None:
@@ -230,7 +233,7 @@ def _energy_grid(arg: EnergyGrid | Mapping | None, side_d: Mapping, sidecar: Pat
     for key in ("offset", "spacing", "n"):
         values[key], sources[f"energy_grid.{key}"] = _pick(
             [(arg_d.get(key), "argument energy_grid"), (side_d.get(key), str(sidecar)),
-             (fallback_d.get(key) if key != "n" else None, "fallback energy_grid")])
+             (fallback_d.get(key) if key != "n" else None, FALLBACK_ENERGY_GRID)])
     if values["n"] is None:
         values["n"], sources["energy_grid.n"] = n_ldos, f"last axis of {out_path.name}"
     elif int(values["n"]) != n_ldos:
@@ -315,10 +318,11 @@ def load_snapshot(
     raises :class:`DataError` naming the file.
     """
     directory, name = snapshot_files(path)
-    in_path, out_path = _array_path(directory, name, "in"), _array_path(directory, name, "out")
+    in_path, out_path = (snapshot_array(directory, name, kind) or directory / f"{name}.{kind}.npy"
+                         for kind in ("in", "out"))
     sidecar = directory / f"{name}.info.json"
     needed = (in_path, out_path) if require_descriptors else (out_path,)
-    absent = [p for p in needed if not _is_array(p)]
+    absent = [p for p in needed if not is_snapshot_array(p)]
     if absent:
         kinds = {in_path: ".in.npy (descriptors)", out_path: ".out.npy (LDOS)"}
         why = {p: ("is a folder" if p.is_dir() else "is a broken link" if p.is_symlink() else "is missing")
@@ -328,7 +332,7 @@ def load_snapshot(
                         + f". A snapshot needs {name}.in.npy and {name}.out.npy as files in the same folder.")
 
     y = _load_array(out_path, "LDOS", mmap)
-    x = _load_array(in_path, "descriptor", mmap) if _is_array(in_path) else None
+    x = _load_array(in_path, "descriptor", mmap) if is_snapshot_array(in_path) else None
     for p, a, layout in ((in_path, x, "(nx, ny, nz, 3 + F)"), (out_path, y, "(nx, ny, nz, nE)")):
         if a is None:
             continue

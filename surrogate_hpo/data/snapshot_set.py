@@ -11,7 +11,13 @@ from pathlib import Path
 from ..physics.energy_grid import EnergyGrid
 from .errors import DataError
 from .fingerprint import files_fingerprint
-from .snapshot import ARRAY_ROLES, METADATA_ROLES, Snapshot, load_snapshot
+from .snapshot import (
+    ARRAY_ROLES,
+    METADATA_ROLES,
+    Snapshot,
+    is_snapshot_array,
+    load_snapshot,
+)
 
 __all__ = ["Discovery", "SnapshotSet", "discover", "discover_snapshots", "default_split", "SPLITS"]
 
@@ -67,7 +73,7 @@ def discover(directory: str | Path, *, require_descriptors: bool = True) -> Disc
             if p.name.endswith(suffix) and p.name[: -len(suffix)] not in table:
                 table[p.name[: -len(suffix)]] = p
     bad = {p.name: ("a folder" if p.is_dir() else "a broken link or loop") for p in [*ins.values(), *outs.values()]
-           if not (p.is_file() or (p.suffix == ".bp" and p.is_dir()))}
+           if not is_snapshot_array(p)}
     if bad:
         raise DataError(f"{directory}: " + "; ".join(f"{n} is {why}" for n, why in sorted(bad.items()))
                         + "; a snapshot's arrays must be files: replace or remove them")

@@ -13,8 +13,13 @@ from typing import Any
 import numpy as np
 
 from ..data.errors import DataError
-from ..data.openpmd import OPENPMD_SUFFIXES, is_openpmd
-from ..data.snapshot import Snapshot, load_snapshot, snapshot_files
+from ..data.snapshot import (
+    FALLBACK_ENERGY_GRID,
+    Snapshot,
+    load_snapshot,
+    snapshot_array,
+    snapshot_files,
+)
 from ..descriptors.bispectrum import slab_planes
 from .energies import energy_errors, structure_energies
 from .model import SurrogateModel, resolve_device
@@ -67,18 +72,11 @@ def _load_mala_snapshot(path: Path, model: SurrogateModel) -> Snapshot:
     return load_snapshot(path, require_descriptors=False, fallback_energy_grid=model.energy_grid)
 
 
-def _snapshot_array(directory: Path, name: str, kind: str) -> Path | None:
-    """``<name>.<kind>.npy`` or MALA's openPMD ``<name>.<kind>.h5`` / ``.bp``, whichever there is."""
-    npy = directory / f"{name}.{kind}.npy"
-    found = [npy] if npy.is_file() else [directory / f"{name}.{kind}{ext}" for ext in OPENPMD_SUFFIXES]
-    return next((p for p in found if p.is_file() or is_openpmd(p)), None)
-
-
 def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:
     """A MALA snapshot (``<dir>/<name>`` or one of its files) or any structure file ASE reads."""
     path = Path(path).expanduser()
     directory, name = snapshot_files(path)
-    ldos_file, descriptor_file = _snapshot_array(directory, name, "out"), _snapshot_array(directory, name, "in")
+    ldos_file, descriptor_file = snapshot_array(directory, name, "out"), snapshot_array(directory, name, "in")
     if ldos_file is not None or descriptor_file is not None:
         if ldos_file is None:
             raise DataError(f"{descriptor_file} has no {name}.out.npy beside it; give the structure file "
@@ -92,7 +90,7 @@ def read_structure(path: str | Path, model: SurrogateModel) -> StructureInput:
             notes.append(f"the snapshot's energy grid {snap.energy_grid} is not the model's {model.energy_grid}: "
                          "no comparison with its LDOS")
             ref = None
-        elif snap.sources.get("energy_grid.offset") == "fallback energy_grid":
+        elif snap.sources.get("energy_grid.offset") == FALLBACK_ENERGY_GRID:
             notes.append(f"{name} does not record its energy grid: the model's {model.energy_grid} is assumed")
         x = snap.descriptors
         if x is not None and x.shape[-1] != model.n_in:
