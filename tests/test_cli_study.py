@@ -27,12 +27,25 @@ def test_quick_study_on_bundled_data_prints_choice_and_test_mae(tmp_path):
     assert summary["final_evaluation"]["test_band_energy_mae_mev_per_atom"]["n"] == 5
 
 
+# one score of each kind: NASWOT masks, a training-based score, a parameter count
+KINDS_OF_SCORE = ["n_params", "naswot", "short_training"]
+
+
+def test_scores_of_each_kind_run_a_study_each_in_one_multirun(synthetic_dir, tmp_path):
+    _multirun_every_score(KINDS_OF_SCORE, synthetic_dir, tmp_path)
+
+
+@pytest.mark.slow
 def test_every_registered_score_runs_a_study_in_one_multirun(synthetic_dir, tmp_path):
-    """``surrogate-hpo -m method=naswot method.score=<every name>``: each study finishes and
-    its chosen network is the top of its own score column."""
     from surrogate_hpo.scores import SCORES
 
-    names = sorted(SCORES)
+    _multirun_every_score(sorted(SCORES), synthetic_dir, tmp_path)
+
+
+def _multirun_every_score(names: list[str], synthetic_dir, tmp_path) -> None:
+    """``surrogate-hpo -m method=naswot method.score=<names>``: each study finishes and its
+    chosen network is the top of its own score column."""
+    names = list(names)
     sweep = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "surrogate_hpo", "-m", "method=naswot", f"method.score={','.join(names)}",
            "data=mala_dir", f"data.path={synthetic_dir}", "search_space=small", "training.max_epochs=1",
