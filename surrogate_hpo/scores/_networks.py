@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import abc
+from typing import ClassVar
+
 import numpy as np
 import torch
 from torch import nn
 
 from ..model import Architecture
-from .base import ScoreBatch
+from .base import Score, ScoreBatch
 
-__all__ = ["init_seeds", "loss", "networks", "tensors"]
+__all__ = ["MeanOverInitialisations", "init_seeds", "loss", "networks", "tensors"]
 
 
 def init_seeds(seed: int, n: int) -> list[int]:
@@ -39,3 +42,21 @@ def tensors(batch: ScoreBatch, device: str = "cpu", dtype: torch.dtype = torch.f
 def loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The training loss: mean squared error on the scaled LDOS."""
     return torch.nn.functional.mse_loss(net(x), y)
+
+
+class MeanOverInitialisations(Score):
+    """A score that is the mean, over ``settings.n_inits`` seeded initialisations, of one
+    untrained network's value (:meth:`network_score`)."""
+
+    #: the dtype the networks and the batch are built in
+    dtype: ClassVar[torch.dtype] = torch.float32
+
+    def __call__(self, architecture: Architecture, batch: ScoreBatch, *, seed: int) -> float:
+        x, y = tensors(batch, self.settings.device, self.dtype)
+        nets = networks(architecture, x.shape[1], batch.n_outputs, self.settings.n_inits, seed,
+                        dtype=self.dtype, device=self.settings.device)
+        return float(np.mean([self.network_score(net, x, y) for net in nets]))
+
+    @abc.abstractmethod
+    def network_score(self, net: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> float:
+        """The value of one initialised network ``net`` on the batch ``x`` ``(B, F)``, ``y`` ``(B, nE)``."""

@@ -4,26 +4,19 @@ mean over the T initialisations."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from torch import nn
 
-from ...model import Architecture
-from .._networks import loss, networks, tensors
-from ..base import Score, ScoreBatch
+from .._networks import MeanOverInitialisations, loss
 
 __all__ = ["GradNorm"]
 
 
-class GradNorm(Score):
+class GradNorm(MeanOverInitialisations):
     name = "grad_norm"
     summary = "sum over layers of ||dL/dW||_2 at initialisation (MSE loss)"
     uses_targets = True
 
-    def __call__(self, architecture: Architecture, batch: ScoreBatch, *, seed: int) -> float:
-        x, y = tensors(batch, self.settings.device)
-        out = []
-        for net in networks(architecture, x.shape[1], batch.n_outputs, self.settings.n_inits, seed,
-                            device=self.settings.device):
-            grads = torch.autograd.grad(loss(net, x, y), [p for p in net.parameters() if p.ndim == 2])
-            out.append(float(sum(torch.linalg.vector_norm(g) for g in grads)))
-        return float(np.mean(out))
+    def network_score(self, net: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> float:
+        grads = torch.autograd.grad(loss(net, x, y), [p for p in net.parameters() if p.ndim == 2])
+        return float(sum(torch.linalg.vector_norm(g) for g in grads))

@@ -10,13 +10,10 @@ linear regions.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from ...model import Architecture
-from .._networks import networks, tensors
-from ..base import Score, ScoreBatch
+from .._networks import MeanOverInitialisations
 
 __all__ = ["NaswotRelu", "activation_codes"]
 
@@ -34,18 +31,13 @@ def activation_codes(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(codes, dim=1)
 
 
-class NaswotRelu(Score):
+class NaswotRelu(MeanOverInitialisations):
     name = "naswot_relu"
     summary = "NASWOT v2 (Mellor et al.): log det of the Hamming kernel of activation sign codes"
 
-    def __call__(self, architecture: Architecture, batch: ScoreBatch, *, seed: int) -> float:
-        x, _ = tensors(batch, self.settings.device)
-        scores = []
-        for net in networks(architecture, x.shape[1], batch.n_outputs, self.settings.n_inits, seed,
-                            device=self.settings.device):
-            c = activation_codes(net, x)
-            n = c.shape[1]
-            k = c @ c.T + (1 - c) @ (1 - c).T
-            k += 1e-6 * n * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
-            scores.append(float(torch.linalg.slogdet(k)[1]))
-        return float(np.mean(scores))
+    def network_score(self, net: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> float:
+        c = activation_codes(net, x)
+        n = c.shape[1]
+        k = c @ c.T + (1 - c) @ (1 - c).T
+        k += 1e-6 * n * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
+        return float(torch.linalg.slogdet(k)[1])

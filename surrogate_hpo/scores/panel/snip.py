@@ -4,27 +4,20 @@ loss on the scaled LDOS; mean over the T initialisations."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from torch import nn
 
-from ...model import Architecture
-from .._networks import loss, networks, tensors
-from ..base import Score, ScoreBatch
+from .._networks import MeanOverInitialisations, loss
 
 __all__ = ["Snip"]
 
 
-class Snip(Score):
+class Snip(MeanOverInitialisations):
     name = "snip"
     summary = "sum |W * dL/dW| at initialisation (MSE loss)"
     uses_targets = True
 
-    def __call__(self, architecture: Architecture, batch: ScoreBatch, *, seed: int) -> float:
-        x, y = tensors(batch, self.settings.device)
-        out = []
-        for net in networks(architecture, x.shape[1], batch.n_outputs, self.settings.n_inits, seed,
-                            device=self.settings.device):
-            weights = [p for p in net.parameters() if p.ndim == 2]
-            grads = torch.autograd.grad(loss(net, x, y), weights)
-            out.append(float(sum((w.detach() * g).abs().sum() for w, g in zip(weights, grads))))
-        return float(np.mean(out))
+    def network_score(self, net: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> float:
+        weights = [p for p in net.parameters() if p.ndim == 2]
+        grads = torch.autograd.grad(loss(net, x, y), weights)
+        return float(sum((w.detach() * g).abs().sum() for w, g in zip(weights, grads)))

@@ -8,37 +8,29 @@ scaled LDOS; mean over the T initialisations.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from torch import nn
 
-from ...model import Architecture
-from .._networks import loss, networks, tensors
-from ..base import Score, ScoreBatch
+from .._networks import MeanOverInitialisations, loss
 
 __all__ = ["Zico"]
 
 N_SPLITS = 4
 
 
-class Zico(Score):
+class Zico(MeanOverInitialisations):
     name = "zico"
     summary = "sum over layers of log sum_w mean|g| / std(g) across mini-batches (MSE loss)"
     uses_targets = True
 
-    def __call__(self, architecture: Architecture, batch: ScoreBatch, *, seed: int) -> float:
-        x, y = tensors(batch, self.settings.device)
-        parts = list(zip(torch.tensor_split(x, N_SPLITS), torch.tensor_split(y, N_SPLITS)))
-        out = []
-        for net in networks(architecture, x.shape[1], batch.n_outputs, self.settings.n_inits, seed,
-                            device=self.settings.device):
-            weights = [p for p in net.parameters() if p.ndim == 2]
-            per = [torch.stack(g) for g in zip(*(torch.autograd.grad(loss(net, xb, yb), weights)
-                                                 for xb, yb in parts))]
-            total = 0.0
-            for g in per:
-                std = g.std(dim=0, unbiased=False)
-                ok = std > 0
-                ratio = (g.abs().mean(dim=0)[ok] / std[ok]).sum()
-                total += float(torch.log(ratio)) if ratio > 0 else 0.0
-            out.append(total)
-        return float(np.mean(out))
+    def network_score(self, net: nn.Sequential, x: torch.Tensor, y: torch.Tensor | None) -> float:
+        weights = [p for p in net.parameters() if p.ndim == 2]
+        parts = zip(torch.tensor_split(x, N_SPLITS), torch.tensor_split(y, N_SPLITS))
+        per = [torch.stack(g) for g in zip(*(torch.autograd.grad(loss(net, xb, yb), weights) for xb, yb in parts))]
+        total = 0.0
+        for g in per:
+            std = g.std(dim=0, unbiased=False)
+            ok = std > 0
+            ratio = (g.abs().mean(dim=0)[ok] / std[ok]).sum()
+            total += float(torch.log(ratio)) if ratio > 0 else 0.0
+        return total
