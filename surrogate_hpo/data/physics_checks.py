@@ -24,7 +24,7 @@ from ..physics import K_B, band_energy, fermi_energy_from_dos, number_of_electro
 from ..physics.constants import MEV_PER_EV
 from ..util.chunks import row_slices
 from .errors import DataError
-from .snapshot import Snapshot
+from .snapshot import ATOMS_UNKNOWN, Snapshot
 from .snapshot_set import SnapshotSet
 
 __all__ = ["PhysicsReport", "SnapshotPhysics", "check_physics", "LIMITS"]
@@ -124,8 +124,10 @@ def check_snapshot(snapshot: Snapshot, split: str) -> tuple[SnapshotPhysics, lis
     errors: list[str] = []
     warnings: list[str] = []
     where = f"snapshot {snapshot.name} ({split})"
+    if snapshot.atoms is None:
+        errors.append(f"{where}: {ATOMS_UNKNOWN.format(path=snapshot.path)}")
     if total == 0:
-        return s, [f"{where}: the LDOS is zero everywhere ({snapshot.path}.out.npy); regenerate it or drop the "
+        return s, [*errors, f"{where}: the LDOS is zero everywhere ({snapshot.path}.out.npy); regenerate it or drop the "
                    "snapshot"], warnings
     if share > LIMITS["negative_share"]:
         msg = (f"{where}: {100 * share:.2f} % of the LDOS mass is negative (min {low:.3g} 1/(eV Å³)), beyond "

@@ -36,7 +36,7 @@ from .sidecar import REFERENCE_KEYS, Sidecar, read_sidecar, sidecar_from_dict
 from .valence import find_pseudopotential, upf_valence
 
 __all__ = ["Snapshot", "load_snapshot", "snapshot_files", "snapshot_array", "is_snapshot_array", "count_nonfinite",
-           "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES", "METADATA_ROLES", "FALLBACK_ENERGY_GRID"]
+           "QE_OUTPUT_SUFFIXES", "ARRAY_ROLES", "METADATA_ROLES", "FALLBACK_ENERGY_GRID", "ATOMS_UNKNOWN"]
 
 #: Suffixes tried, in order, to find a snapshot's pw.x output next to its arrays.
 QE_OUTPUT_SUFFIXES = (".pw.out", ".scf.out", ".pwout", ".qe.out", ".out")
@@ -44,6 +44,9 @@ _SUFFIXES = (".in.npy", ".out.npy", ".in.h5", ".out.h5", ".in.bp", ".out.bp", ".
 #: Roles in :attr:`Snapshot.files` of the arrays, and of the files metadata come from.
 ARRAY_ROLES = ("descriptors", "ldos")
 METADATA_ROLES = ("sidecar", "qe_output")
+#: how to supply a snapshot's atoms (energies are per atom); ``path`` is ``<dir>/<name>``
+ATOMS_UNKNOWN = ("the number of atoms is unknown (energies are given per atom): add \"atoms\" to {path}.info.json, "
+                 "or put the snapshot's pw.x output next to its arrays as {path}.pw.out")
 #: :attr:`Snapshot.sources` entry of energy-grid keys taken from ``fallback_energy_grid``
 FALLBACK_ENERGY_GRID = "fallback energy_grid"
 _CHUNK_BYTES = 64 * 2**20
@@ -122,8 +125,7 @@ class Snapshot:
     def n_atoms(self) -> int:
         """Number of atoms; raises :class:`DataError` if the structure is unknown."""
         if self.atoms is None:
-            raise DataError(f"snapshot {self.name!r}: number of atoms unknown. Add \"atoms\" to "
-                            f"{self.name}.info.json or give the pw.x output (qe_output=...).")
+            raise DataError(f"snapshot {self.name!r}: {ATOMS_UNKNOWN.format(path=self.path)}")
         return len(self.atoms)
 
     def __repr__(self) -> str:

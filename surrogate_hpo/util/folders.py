@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = ["links_inside", "why_not_writable"]
@@ -12,7 +13,8 @@ def why_not_writable(folder: str | Path) -> str | None:
     """Why ``folder`` cannot be made or written by this user (None when it can).
 
     Walks up to the nearest part of the path that exists: that must be a folder this user
-    may write and enter.
+    may write and enter, and a folder made there must appear (root passes permission checks
+    on read-only or virtual file systems such as /proc).
     """
     existing = Path(folder).expanduser().absolute()
     while not existing.exists() and existing != existing.parent:
@@ -21,6 +23,10 @@ def why_not_writable(folder: str | Path) -> str | None:
         return f"{existing} is a file, not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"no permission to write in {existing}"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=existing))
+    except OSError as e:
+        return f"cannot write in {existing} ({e.strerror or e})"
     return None
 
 

@@ -114,7 +114,7 @@ def test_n_atoms_unknown_raises(tmp_path):
     write_snapshot(tmp_path, "snap0", info=info)
     s = load_snapshot(tmp_path / "snap0")
     assert s.atoms is None
-    with pytest.raises(DataError, match="number of atoms unknown"):
+    with pytest.raises(DataError, match="number of atoms is unknown"):
         _ = s.n_atoms
 
 

@@ -93,3 +93,13 @@ def test_a_coarse_grid_and_a_distant_dft_fermi_level_are_warned_about_not_refuse
     assert "Fermi level of the DFT LDOS" in text and "DFT code's -3.000 eV" in text
     assert "meV/atom" in text
     assert report.grid["spacing_over_kt"] > LIMITS["spacing_over_kt"]
+
+
+def test_a_snapshot_without_atoms_is_refused_before_training(folder):
+    """Energies are per atom: a snapshot whose atoms nothing gives stops the study at the checks."""
+    info = json.loads((folder / "snap4.info.json").read_text())
+    del info["atoms"]
+    (folder / "snap4.info.json").write_text(json.dumps(info))
+    with pytest.raises(DataError, match=r"snap4 \(test\): the number of atoms is unknown .*snap4.info.json, or put "
+                                        r"the snapshot's pw.x output next to its arrays as .*snap4.pw.out"):
+        check_physics(SnapshotSet.from_directory(folder))
