@@ -48,7 +48,7 @@ from .snapshot import ARRAY_ROLES, Snapshot
 from .snapshot_set import SPLITS, SnapshotSet
 
 __all__ = ["FORMAT_VERSION", "MANIFEST_NAME", "DEFAULT_ROWS_PER_SHARD", "DEFAULT_ROW_GROUP_ROWS",
-           "ShardManifest", "write_shards", "read_manifest", "manifest_scalers", "shard_table"]
+           "ShardManifest", "check_outside", "write_shards", "read_manifest", "manifest_scalers", "shard_table"]
 
 FORMAT_NAME = "surrogate_hpo.shards"
 FORMAT_VERSION = 1
@@ -172,6 +172,7 @@ def write_shards(
                             "a SnapshotSet is already split.")
         sset = source
     else:
+        check_outside(Path(source), Path(out_dir))
         sset = SnapshotSet.from_directory(source, train=train, validation=validation, test=test,
                                           **load_options)
     rows_per_shard = int(rows_per_shard)
@@ -361,6 +362,14 @@ def _check_structure(raw: dict, path: Path, d: Path) -> None:
                 raise bad(f"snapshot {name!r}: shard file {sh['file']!r} lies outside the shard folder")
 
 
+def check_outside(source: Path, out: Path) -> None:
+    """DataError when the shard folder ``out`` is the snapshot folder ``source`` or inside it."""
+    src, dst = source.expanduser().resolve(), out.expanduser().resolve()
+    if dst == src or src in dst.parents:
+        raise DataError(f"output={out} is inside the snapshot folder {source}: shards and snapshots would mix; "
+                        f"choose a folder outside it, e.g. output={src}_shards")
+
+
 def read_manifest(directory: str | Path, *, check_files: bool = True) -> ShardManifest:
     """Read and check ``<directory>/manifest.json``.
 
@@ -371,6 +380,9 @@ def read_manifest(directory: str | Path, *, check_files: bool = True) -> ShardMa
     d = Path(directory)
     path = d / MANIFEST_NAME
     if not path.is_file():
+        if d.is_dir() and any(d.glob("*.in.*")):
+            raise DataError(f"{d} holds MALA snapshots, not shards: write their shards with "
+                            f"surrogate-hpo-shards source={d} output={d}_shards, then give data.shards={d}_shards")
         what = "does not exist" if not d.exists() else "has no manifest.json"
         raise DataError(f"{d}: {what}; not a (complete) shard folder. Write shards with "
                         f"surrogate-hpo-shards source=<MALA folder> output={d}.")

@@ -226,3 +226,35 @@ def test_the_shard_writer_refuses_a_split_folder_that_is_a_link(tmp_path, snapsh
     with pytest.raises(DataError, match="holds symbolic links"):
         write_shards(snapshot_dir, tmp_path / "shards", overwrite=True)
     assert (victim / "precious.parquet").read_bytes() == b"results"
+
+
+def test_the_shard_command_names_its_own_keys_and_the_pasted_fix_works(synthetic_dir, tmp_path):
+    """A folder without the energy grid: the hint is this command's key, and pasting it writes the shards."""
+    from hydra import compose, initialize_config_dir
+
+    from surrogate_hpo.cli import CONF_DIR
+    from surrogate_hpo.cli.shards import run
+
+    src = tmp_path / "src"
+    shutil.copytree(synthetic_dir, src)
+    for info in src.glob("*.info.json"):
+        raw = json.loads(info.read_text())
+        del raw["energy_grid"]
+        info.write_text(json.dumps(raw))
+    base = [f"source={src}", f"output={tmp_path / 'out'}"]
+    with initialize_config_dir(config_dir=str(CONF_DIR / "shards"), version_base="1.3"):
+        with pytest.raises(DataError, match=r"energy_grid.offset: add energy_grid.offset=<eV>") as err:
+            run(compose("config", overrides=base))
+        assert "data." not in str(err.value)
+        pasted = ["energy_grid.offset=-10", "energy_grid.spacing=0.5"]
+        out = run(compose("config", overrides=base + pasted))
+    assert read_manifest(out).energy_grid.offset == -10.0
+
+
+def test_shards_are_not_written_into_the_snapshot_folder(synthetic_dir, tmp_path):
+    with pytest.raises(DataError, match=r"inside the snapshot folder .*choose a folder outside it, e.g. output=.*_shards"):
+        write_shards(synthetic_dir, synthetic_dir / "shards")
+    assert not (synthetic_dir / "shards").exists()
+    with pytest.raises(DataError, match=rf"holds MALA snapshots, not shards: .*source={synthetic_dir} "
+                                        rf"output={synthetic_dir}_shards, then give data.shards={synthetic_dir}_shards"):
+        read_manifest(synthetic_dir)
