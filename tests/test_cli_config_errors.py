@@ -31,7 +31,8 @@ def run_cli(*overrides, tmp_path):
         (["+data.max_train_point_per_snapshot=5"], "data.max_train_point_per_snapshot: unknown key (did you mean "
                                                    "data.max_train_points_per_snapshot?)"),
         (["+training.max_epoch=3"], "training.max_epoch: unknown key (did you mean training.max_epochs?)"),
-        (["+method.n_init=3"], "method.n_init: unknown key (did you mean method.n_inits?)"),
+        # without '+': refused before Hydra, which would only suggest appending the key with '+'
+        (["method.n_init=3"], "method.n_init: unknown key (did you mean method.n_inits?)"),
         (["+search_space.training.learnin_rate={distribution:categorical,values:[0.001]}"],
          "search_space.training.learnin_rate: unknown training parameter (did you mean learning_rate?)"),
         (["study_name=../escape"], "study_name='../escape' must be a plain folder name"),
@@ -72,3 +73,19 @@ def test_an_output_root_that_is_a_file_is_refused_before_hydra_makes_folders(tmp
     assert f"output_root={tmp_path}/results.txt/runs: {tmp_path}/results.txt is a file, not a folder" in proc.stderr
     assert "Traceback" not in proc.stderr and "HYDRA_FULL_ERROR" not in proc.stderr
     assert (tmp_path / "results.txt").read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("conf, argv, words, fixed", [
+    ("predict", ["model=/m", "structur=POSCAR"], "structur: unknown key (did you mean structure?)", "structure=POSCAR"),
+    ("", ["method=tpe", "method.n_trial=3"], "method.n_trial: unknown key (did you mean method.n_trials?); method takes",
+     "method.n_trials=3"),
+    ("", ["data.foo.bar=1"], "data.foo: unknown key; data takes", "data.temperature=300"),
+])
+def test_an_override_of_a_key_the_config_lacks_names_the_nearest(conf, argv, words, fixed, capsys):
+    from surrogate_hpo.cli import CONF_DIR
+    from surrogate_hpo.cli._errors import refuse_unknown_keys
+
+    with pytest.raises(SystemExit) as stop:
+        refuse_unknown_keys("prog", CONF_DIR / conf, argv)
+    assert stop.value.code == 2 and f"prog: ConfigError: {words}" in capsys.readouterr().err
+    assert refuse_unknown_keys("prog", CONF_DIR / conf, [*argv[:-1], fixed]) is None  # the suggested key passes

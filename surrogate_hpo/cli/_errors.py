@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import re
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from omegaconf.errors import MissingMandatoryValue
 
 from ..util.folders import why_not_writable
 
-__all__ = ["argv_value", "exit_config_error", "refuse_unwritable", "run_hydra", "user_errors"]
+__all__ = ["argv_value", "exit_config_error", "refuse_unknown_keys", "refuse_unwritable", "run_hydra", "user_errors"]
 
 
 def exit_config_error(prog: str, message: str) -> None:
@@ -35,6 +38,51 @@ def refuse_unwritable(prog: str, key: str, folder: str) -> None:
     problem = why_not_writable(folder)
     if problem:
         exit_config_error(prog, f"{key}={folder}: {problem}; choose a folder you can write")
+
+
+_ABSENT = object()
+
+
+def refuse_unknown_keys(prog: str, conf_dir: Path, argv: list[str]) -> None:
+    """Exit 2 naming the nearest known key when an override sets a key the config lacks
+    (Hydra would suggest appending it with ``+``, which only defers the error). Multirun
+    sweeps and ``hydra.*`` overrides are left to Hydra."""
+    if any(a in ("-m", "--multirun") or a.startswith(("-c", "--cfg", "--help", "-h", "--info")) for a in argv):
+        return
+    overrides = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra.", "~hydra."))]
+    if not overrides:
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import DictConfig, OmegaConf
+
+    def composed(args: list[str]) -> DictConfig:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            return compose("config", overrides=args)
+
+    try:
+        composed(overrides)
+        return
+    except HydraException as e:
+        m = re.match(r"Could not override '([^']+)'", str(e))
+        if not m:
+            return  # Hydra says what else is wrong
+        key = m.group(1)
+    try:
+        cfg = composed([a for a in overrides if a.partition("=")[0] != key])
+    except HydraException:
+        return
+    parts = key.split(".")
+    depth = next((i for i in range(len(parts)) if OmegaConf.select(cfg, ".".join(parts[:i + 1]),
+                                                                  default=_ABSENT) is _ABSENT), len(parts) - 1)
+    key, parent, last = ".".join(parts[:depth + 1]), ".".join(parts[:depth]), parts[depth]
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    known = [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+    near = difflib.get_close_matches(last, known, n=1)
+    hint = f" (did you mean {parent + '.' if parent else ''}{near[0]}?)" if near else ""
+    where = parent or "the config"
+    takes = f"; {where} takes {', '.join(sorted(known))}" if known else f"; {where} is not a group of keys"
+    exit_config_error(prog, f"{key}: unknown key{hint}{takes}")
 
 
 def run_hydra(task: Callable[[], object]) -> None:

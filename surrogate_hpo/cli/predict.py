@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from omegaconf import DictConfig
 
 from ..util.folders import why_not_writable
 from . import CONF_DIR
-from ._errors import run_hydra, user_errors
+from ._errors import refuse_unknown_keys, run_hydra, user_errors
 
 DEVICE = re.compile(r"cuda:\d+")
 
@@ -76,6 +77,7 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console script; a config Hydra cannot compose exits 2."""
+    refuse_unknown_keys("surrogate-hpo-predict", CONF_DIR / "predict", sys.argv[1:])
     run_hydra(_task)
 
 

@@ -15,7 +15,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from . import CONF_DIR
-from ._errors import argv_value, exit_config_error, refuse_unwritable
+from ._errors import (
+    argv_value,
+    exit_config_error,
+    refuse_unknown_keys,
+    refuse_unwritable,
+)
 
 _STARTED = time.perf_counter()
 _state = {"task_started": False}
@@ -95,6 +100,7 @@ def _check_run_folder(argv: list[str]) -> None:
 def main() -> None:
     """Console script. A config Hydra cannot compose (an unknown key, a missing option) exits 2."""
     _check_run_folder(sys.argv[1:])
+    refuse_unknown_keys("surrogate-hpo", CONF_DIR, sys.argv[1:])
     try:
         _task()
     except SystemExit as e:
