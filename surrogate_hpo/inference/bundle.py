@@ -49,9 +49,9 @@ def write_bundle(folder: Path, state_dict: dict[str, Any], metadata: dict[str, A
 
 
 def read_bundle(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray], Path]:
-    """``(metadata, weights, folder)`` of the bundle at ``path`` (the folder or its bundle.json)."""
+    """``(metadata, weights, folder)`` of the bundle at ``path`` (the folder or a file in it)."""
     folder = Path(path).expanduser()
-    if folder.name == METADATA:
+    if folder.name == METADATA or (folder.is_file() and (folder.parent / METADATA).is_file()):
         folder = folder.parent
     meta_path, weights_path = folder / METADATA, folder / WEIGHTS
     if not folder.is_dir():

@@ -75,6 +75,8 @@ def test_the_bundle_round_trips_to_the_trained_network(study):
         raw = ck.network(torch.as_tensor(np.asarray(xs, dtype=np.float32))).numpy()
     direct = Scaler.from_dict(ck.extra["y_scaler"]).inverse_transform(raw)
     np.testing.assert_allclose(ours.reshape(-1, model.n_out), direct, rtol=1e-5, atol=1e-7)
+    # a file of the bundle names its folder (a user may point at model/model.pt)
+    assert load_model(run_dir / "model" / "model.pt").architecture == model.architecture
 
 
 def test_predict_reproduces_the_study_error_and_the_calculator_agrees(study, tmp_path):
