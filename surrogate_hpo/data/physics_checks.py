@@ -136,8 +136,10 @@ def check_snapshot(snapshot: Snapshot, split: str) -> tuple[SnapshotPhysics, lis
                                                                  split == "train" else ""))
     if capacity < n_el:
         errors.append(f"{where}: the LDOS window {grid.offset:g} .. {grid.end:g} eV holds {capacity:.3f} electrons, "
-                      f"fewer than the snapshot's {n_el:g}: no Fermi level exists. Check the energy grid "
-                      "(data.energy_grid.offset / spacing) and the LDOS units (1/(eV Å³))")
+                      f"fewer than the snapshot's {n_el:g}: no Fermi level exists. Check the energy grid (offset "
+                      f"from {snapshot.sources.get('energy_grid.offset', '?')}, spacing from "
+                      f"{snapshot.sources.get('energy_grid.spacing', '?')}; data.energy_grid.offset / spacing) and "
+                      "the LDOS units (1/(eV Å³))")
         return s, errors, warnings
     atoms = len(snapshot.atoms) if snapshot.atoms is not None else None
     try:

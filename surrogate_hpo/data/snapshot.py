@@ -398,7 +398,9 @@ def load_snapshot(
     stated_by = [(side.path.name, side), (Path(qe_src).name, qe)]
     replaced = _replaced({"temperature": (temp, [(getattr(f, "temperature", None), n) for n, f in stated_by]),
                           "n_electrons": (n_el, [(getattr(f, "n_electrons", None), n) for n, f in stated_by]),
-                          "voxel": (vox, [(side.voxel, side.path.name), (cell_voxel, f"the cell of {sources['atoms']}")])},
+                          "voxel": (vox, [(side.voxel, side.path.name), (cell_voxel, f"the cell of {sources['atoms']}")]),
+                          **{f"energy_grid.{k}": (getattr(grid, k, None), [(side.energy_grid.get(k), side.path.name)])
+                             for k in ("offset", "spacing")}},
                          sources)
     if missing:
         lines = [f"  {key}: add {OVERRIDE_KEYS[key]}" for key in missing]

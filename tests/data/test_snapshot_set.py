@@ -180,10 +180,13 @@ def test_a_config_value_that_replaces_a_snapshots_own_is_said(tmp_path):
         write_snapshot(tmp_path, name)
     ss = SnapshotSet.from_directory(tmp_path, train=["shuffled0"], validation=["s1"], test=["s2"],
                                     temperature=298.0, n_electrons=20.0, voxel=VOXEL_OF_SIDECARS,
-                                    energy_grid={"offset": -5.0, "spacing": 2.5})
-    assert ss.train[0].replaced == {} and ss.validation[0].replaced == {"n_electrons": "12 in s1.info.json"}
+                                    energy_grid={"offset": -5.5, "spacing": 2.5})
+    assert ss.train[0].replaced == {}
+    assert ss.validation[0].replaced == {"n_electrons": "12 in s1.info.json", "energy_grid.offset": "-5 in s1.info.json"}
     note = ss.replaced_note()
-    assert note.startswith("note: data.n_electrons replaces what the files of 2 snapshot(s) state: "
-                           "s1 (12 in s1.info.json), s2 (12 in s2.info.json)")
+    assert ("note: data.n_electrons replaces what the files of 2 snapshot(s) state: "
+            "s1 (12 in s1.info.json), s2 (12 in s2.info.json)") in note
     assert "temperature" not in note and "voxel" not in note  # the same values as the sidecars': nothing said
+    assert "note: data.energy_grid.offset replaces what the files of 2 snapshot(s) state: s1 (-5 in s1.info.json)" in note
+    assert "energy_grid.spacing" not in note
     assert note in ss.summary()
