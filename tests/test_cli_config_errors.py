@@ -40,6 +40,9 @@ def run_cli(*overrides, tmp_path):
         (["training.learning_rate=-1"], "learning_rate must be > 0"),
         (["data.shards=/nonexistent/shards"], "data.shards=/nonexistent/shards is not a folder"),
         (["cluster.address=auto", "cluster.gpus_per_trial=1.5"], "above 1 a trial takes whole GPUs"),
+        (["method=_scoring"], "method=_scoring is a part that the method options share, not an option; choose one "
+                              "of acsd, direct, naswot"),
+        (["+generate=tiny"], "generate is the config of surrogate-hpo-generate, not of this command"),
     ],
 )
 def test_config_errors_are_clear_and_stop_before_ray(overrides, words, tmp_path):

@@ -97,9 +97,32 @@ def _check_run_folder(argv: list[str]) -> None:
     refuse_unwritable("surrogate-hpo", "output_root", argv_value(argv, "output_root", "outputs"))
 
 
+#: config folders of the other commands, which share the package's conf/
+OTHER_COMMANDS = {"generate": "surrogate-hpo-generate", "predict": "surrogate-hpo-predict",
+                  "shards": "surrogate-hpo-shards"}
+
+
+def _check_group_choices(argv: list[str]) -> None:
+    """A group choice must be one of the group's own options: not a shared part (``_*.yaml``,
+    included by the options) and not another command's config."""
+    for arg in argv:
+        key, eq, value = arg.lstrip("+~").partition("=")
+        if not eq or "." in key or "/" in key or not (CONF_DIR / key).is_dir():
+            continue
+        if key in OTHER_COMMANDS:
+            exit_config_error("surrogate-hpo", f"{key} is the config of {OTHER_COMMANDS[key]}, not of this command; "
+                                               f"run {OTHER_COMMANDS[key]} for it")
+        options = sorted(p.stem for p in (CONF_DIR / key).glob("*.yaml") if not p.name.startswith("_"))
+        for choice in value.split(","):
+            if choice.startswith("_"):
+                exit_config_error("surrogate-hpo", f"{key}={choice} is a part that the {key} options share, not an "
+                                                   f"option; choose one of {', '.join(options)}")
+
+
 def main() -> None:
     """Console script. A config Hydra cannot compose (an unknown key, a missing option) exits 2."""
     _check_run_folder(sys.argv[1:])
+    _check_group_choices(sys.argv[1:])
     refuse_unknown_keys("surrogate-hpo", CONF_DIR, sys.argv[1:])
     try:
         _task()
