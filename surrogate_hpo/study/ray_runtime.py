@@ -63,6 +63,10 @@ def check_cluster(cluster: ClusterConfig) -> None:
         raise ConfigError(f"cluster.gpus_per_trial={cluster.gpus_per_trial:g} but this machine has no CUDA GPU; "
                           "set cluster.gpus_per_trial=0 or run on a cluster with GPUs (cluster.address=...)")
     cpus = os.cpu_count() or 1
+    if cluster.is_local and cluster.num_cpus is None and cluster.cpus_per_trial > cpus:
+        raise ConfigError(f"cluster.cpus_per_trial={cluster.cpus_per_trial:g} but this machine has {cpus} CPUs, so no "
+                          f"trial could start; lower it (cluster.cpus_per_trial={cpus}) or give the local Ray more "
+                          f"(cluster.num_cpus={int(-(-cluster.cpus_per_trial // 1))}, trials then share cores)")
     if cluster.is_local and cluster.num_cpus is not None and cluster.num_cpus > cpus:
         print(f"[ray] warning: cluster.num_cpus={cluster.num_cpus} but this machine has {cpus} CPUs; "
               "trials will share cores", file=sys.stderr, flush=True)

@@ -70,3 +70,19 @@ def test_two_trials_share_one_gpu(synthetic_dir, tmp_path, monkeypatch):
     compute = summary["compute"]
     assert compute["gpu_seconds"] == pytest.approx(0.5 * compute["cpu_seconds"], rel=1e-9)
     assert compute["gpu_seconds"] > 0
+
+
+def test_a_local_trial_wanting_more_cpus_than_the_machine_is_refused_before_ray(capsys):
+    import dataclasses
+    import os
+
+    from surrogate_hpo.study.ray_runtime import check_cluster
+
+    cpus = os.cpu_count() or 1
+    too_many = cluster(cpus + 1, address=None)
+    with pytest.raises(ConfigError, match=rf"cluster.cpus_per_trial={cpus + 1} but this machine has {cpus} CPUs.*"
+                                          rf"cluster.num_cpus={cpus + 1}, trials then share cores"):
+        check_cluster(too_many)
+    check_cluster(dataclasses.replace(too_many, num_cpus=cpus + 1))  # the suggested fix: a warning only
+    assert "trials will share cores" in capsys.readouterr().err
+    check_cluster(cluster(cpus + 1, address="auto"))  # a cluster's nodes are checked once Ray is up
