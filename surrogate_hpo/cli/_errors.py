@@ -50,11 +50,13 @@ def refuse_unknown_keys(prog: str, conf_dir: Path, argv: list[str]) -> None:
     if any(a in ("-m", "--multirun") or a.startswith(("-c", "--cfg", "--help", "-h", "--info")) for a in argv):
         return
     overrides = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra.", "~hydra."))]
-    if not overrides:
-        return
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import DictConfig, OmegaConf
+
+    top = {str(k) for k in OmegaConf.load(conf_dir / "config.yaml")} | {p.name for p in conf_dir.iterdir() if p.is_dir()}
+    if all(a.startswith(("+", "~")) or a.partition("=")[0] in top for a in overrides):
+        return  # group choices, top-level keys and appended keys: nothing Hydra refuses as "Could not override"
 
     def composed(args: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import math
 import os
 import secrets
 import signal
@@ -66,7 +67,7 @@ def check_cluster(cluster: ClusterConfig) -> None:
     if cluster.is_local and cluster.num_cpus is None and cluster.cpus_per_trial > cpus:
         raise ConfigError(f"cluster.cpus_per_trial={cluster.cpus_per_trial:g} but this machine has {cpus} CPUs, so no "
                           f"trial could start; lower it (cluster.cpus_per_trial={cpus}) or give the local Ray more "
-                          f"(cluster.num_cpus={int(-(-cluster.cpus_per_trial // 1))}, trials then share cores)")
+                          f"(cluster.num_cpus={math.ceil(cluster.cpus_per_trial)}, trials then share cores)")
     if cluster.is_local and cluster.num_cpus is not None and cluster.num_cpus > cpus:
         print(f"[ray] warning: cluster.num_cpus={cluster.num_cpus} but this machine has {cpus} CPUs; "
               "trials will share cores", file=sys.stderr, flush=True)
